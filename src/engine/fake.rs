@@ -1,0 +1,1 @@
+//! A fake engine for tests of the stages above the engine.
