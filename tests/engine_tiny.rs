@@ -159,3 +159,20 @@ fn errors_name_the_problem() {
     let e = m.generate(&[GenerateRequest { prompt: Prompt::Chat(vec![Message::new("user", "hi")]), max_tokens: 1, stop: vec![] }]).unwrap_err();
     assert!(e.to_string().contains("no chat_template"), "{e}");
 }
+
+#[test]
+fn four_bit_tiny_model_agrees_with_and_without_cache() {
+    let t = tempfile::tempdir().unwrap();
+    let mut kv = model(&t.path().join("kv"), TinySpec { seed: 9, q4: true, ..Default::default() });
+    let mut nokv = model(&t.path().join("nokv"), TinySpec { seed: 9, q4: true, kv_cache: false, ..Default::default() });
+    let ids = kv.model.encode("four bit blocks in the river").unwrap();
+    let (a, b) = (kv.all_logits(&ids).unwrap(), nokv.all_logits(&ids).unwrap());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(max_abs_diff(x, y) <= 1e-4);
+    }
+    // And the 4-bit graph is not the float one: its logits differ from a same-seed f32 model.
+    let mut f = model(&t.path().join("f32"), TinySpec { seed: 9, ..Default::default() });
+    assert!(max_abs_diff(&a[0], &f.all_logits(&ids).unwrap()[0]) > 1e-3);
+    let g = GenerateRequest { prompt: Prompt::Raw("in the".into()), max_tokens: 6, stop: vec![] };
+    assert_eq!(kv.generate(std::slice::from_ref(&g)).unwrap(), nokv.generate(&[g]).unwrap());
+}

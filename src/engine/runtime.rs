@@ -107,6 +107,12 @@ fn provision(target: &Path) -> Result<(), String> {
     let dir = target.parent().unwrap();
     let downloads = dir.join("downloads");
     std::fs::create_dir_all(&downloads).map_err(|e| format!("{}: {e}", downloads.display()))?;
+    // Another process may be provisioning too: one does it, the other then finds the file.
+    let lock = std::fs::File::create(dir.join(".provision.lock")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    lock.lock().map_err(|e| format!("{}: cannot lock: {e}", dir.display()))?;
+    if target.is_file() {
+        return Ok(());
+    }
     let wheel = crate::engine::provision::pip_download(&format!("onnxruntime=={ORT_VERSION}"), &downloads)?;
     crate::engine::provision::extract_member(&wheel, &format!("onnxruntime/capi/{LIB_NAME}"), target)
 }

@@ -170,7 +170,9 @@ impl Builder<'_> {
                         let c = self.weight(&format!("{name}.offsets"), Tensor::f32(&[blocks, *out as i64], &t));
                         let shape = self.g.ints(&[0, 0, blocks, 32]);
                         let xb = self.g.op("Reshape", &[x, &shape], &[]);
-                        let xs = self.g.op("ReduceSum", &[&xb], &[("axes", Attr::Ints(vec![-1])), ("keepdims", Attr::Int(0))]);
+                        // ReduceSum takes its axes as an input since opset 13.
+                        let axes = self.g.ints(&[-1]);
+                        let xs = self.g.op("ReduceSum", &[&xb, &axes], &[("keepdims", Attr::Int(0))]);
                         let corr = self.g.op("MatMul", &[&xs, &c], &[]);
                         self.g.op("Add", &[&y, &corr], &[])
                     }

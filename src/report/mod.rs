@@ -1,1 +1,2 @@
 //! The report stage.
+pub mod model;
