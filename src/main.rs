@@ -22,6 +22,8 @@ enum Command {
     },
     /// Show how a model tokenizes a prompt, its top next tokens, and optionally a greedy continuation.
     Model(candor::report::model::ModelArgs),
+    /// Measure engine throughput (prefill, option scoring, generation) and peak memory.
+    Bench(candor::report::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +39,6 @@ fn main() -> ExitCode {
             }
         }
         Command::Model(args) => candor::report::model::run(&args),
+        Command::Bench(args) => candor::report::bench::run(&args),
     }
 }

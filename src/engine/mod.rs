@@ -2,6 +2,7 @@
 //! module talks to models only through [`Engine`]; the ONNX Runtime backend and
 //! the fake backend used by tests above the engine live in their own modules.
 
+pub mod bench;
 pub mod fake;
 
 use std::fmt;

@@ -355,6 +355,22 @@ impl OrtEngine {
             .collect())
     }
 
+    /// One batched forward pass over left-padded prompts, logits for the last position only.
+    pub fn prefill(&mut self, prompts: &[Vec<u32>]) -> Result<(), EngineError> {
+        let pad = self.model.pad_id as i64;
+        let (n, lp) = (prompts.len(), prompts.iter().map(Vec::len).max().unwrap_or(0));
+        let mut b = Batch { rows: n, s: lp, ids: vec![pad; n * lp], mask: vec![0; n * lp], pos: vec![0; n * lp] };
+        for (r, p) in prompts.iter().enumerate() {
+            let off = lp - p.len();
+            for (i, &t) in p.iter().enumerate() {
+                b.ids[r * lp + off + i] = t as i64;
+                b.mask[r * lp + off + i] = 1;
+                b.pos[r * lp + off + i] = i as i64;
+            }
+        }
+        self.forward(0, &b, None, 1).map(|_| ())
+    }
+
     /// Next-token logits for a prompt at every position (teacher forcing), for `candor model`.
     pub fn all_logits(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>, EngineError> {
         self.check_length(ids.len())?;

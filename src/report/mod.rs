@@ -1,2 +1,3 @@
 //! The report stage.
 pub mod model;
+pub mod bench;

@@ -1,0 +1,107 @@
+//! Throughput measurements of the ONNX Runtime engine (for `candor bench`).
+
+use super::onnx::OrtEngine;
+use super::{Engine, EngineError, GenerateRequest, LoglikRequest, Prompt};
+use std::time::Instant;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchResult {
+    pub model: String,
+    pub threads: usize,
+    /// 8 prompts × 128 tokens in one batch, logits for the last position.
+    pub prefill_tokens_per_s: f64,
+    /// Option scoring: prompts of ~100 tokens with 4–8 options of ~10 tokens.
+    pub loglik_items_per_s: f64,
+    pub loglik_tokens_per_s: f64,
+    pub loglik_items: usize,
+    pub generate_b1_tokens_per_s: f64,
+    pub generate_b8_tokens_per_s: f64,
+    pub load_s: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// Peak resident memory of this process (VmHWM), in MB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+const WORDS: [&str; 16] = ["river", "mountain", "the", "of", "quiet", "history", "a", "number", "city", "light", "and", "science", "old", "map", "in", "water"];
+
+fn sentence(seed: usize, n_words: usize) -> String {
+    (0..n_words).map(|i| WORDS[(seed * 7 + i * 13 + i * i) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+}
+
+/// A prompt of exactly `n` tokens.
+fn prompt_ids(m: &OrtEngine, seed: usize, n: usize) -> Result<Vec<u32>, EngineError> {
+    let mut ids = m.model.encode(&sentence(seed, n * 2))?;
+    ids.truncate(n);
+    Ok(ids)
+}
+
+pub fn run(m: &mut OrtEngine, threads: usize, load_s: f64, progress: &mut dyn FnMut(&str)) -> Result<BenchResult, EngineError> {
+    // Prefill: 8 × 128 tokens, best of 3 (the first run also warms up).
+    progress("prefill 8×128");
+    let batch: Vec<Vec<u32>> = (0..8).map(|i| prompt_ids(m, i, 128)).collect::<Result<_, _>>()?;
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        m.prefill(&batch)?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let prefill = 1024.0 / best;
+
+    progress("option scoring");
+    let reqs: Vec<LoglikRequest> = (0..48)
+        .map(|i| LoglikRequest {
+            prompt: Prompt::Raw(format!("Question {i}: {}?\nAnswer:", sentence(i, 60))),
+            continuations: (0..4 + i % 5).map(|k| format!(" {}", sentence(i * 31 + k, 6 + k % 3))).collect(),
+        })
+        .collect();
+    let tokens: usize = reqs
+        .iter()
+        .map(|r| {
+            let ctx = m.model.render(&r.prompt).unwrap_or_default();
+            r.continuations.iter().map(|c| m.model.encode_pair(&ctx, c).map(|(p, c)| p.len() + c.len()).unwrap_or(0)).sum::<usize>()
+        })
+        .sum();
+    m.loglik(&reqs[..4])?;
+    let t = Instant::now();
+    m.loglik(&reqs)?;
+    let dt = t.elapsed().as_secs_f64();
+
+    progress("greedy generation, batch 1 and 8");
+    let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
+        (0..n).map(|i| GenerateRequest { prompt: Prompt::Raw(sentence(seed + i, 20)), max_tokens: 64, stop: vec![] }).collect()
+    };
+    let mut rate = |reqs: Vec<GenerateRequest>| -> Result<f64, EngineError> {
+        // Time only decoding: subtract a prefill-only run of the same prompts.
+        let mut one = reqs.clone();
+        one.iter_mut().for_each(|r| r.max_tokens = 1);
+        let t0 = Instant::now();
+        m.generate(&one)?;
+        let prefill = t0.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let out = m.generate(&reqs)?;
+        let total = t.elapsed().as_secs_f64();
+        let n: usize = out.iter().map(|g| g.n_tokens.saturating_sub(1)).sum();
+        Ok(n as f64 / (total - prefill).max(1e-9))
+    };
+    let b1 = rate(gen(1, 100))?;
+    let b8 = rate(gen(8, 200))?;
+    Ok(BenchResult {
+        model: m.name().to_string(),
+        threads,
+        prefill_tokens_per_s: prefill,
+        loglik_items_per_s: reqs.len() as f64 / dt,
+        loglik_tokens_per_s: tokens as f64 / dt,
+        loglik_items: reqs.len(),
+        generate_b1_tokens_per_s: b1,
+        generate_b8_tokens_per_s: b8,
+        load_s,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
