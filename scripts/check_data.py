@@ -10,7 +10,7 @@ unique id (within a file and across files), non-empty question, correct and
 incorrect lists with non-empty strings, no option listed both as correct and
 incorrect, and a belief that is one of the incorrect answers (after
 normalisation) and equals no correct answer or alias. Normalisation ignores
-case, accents, spacing and punctuation. Prints counts per file and per category; exits
+case, accents, spacing, punctuation and the articles a, an, the. Prints counts per file and per category; exits
 non-zero if anything is wrong.
 """
 
@@ -26,14 +26,15 @@ REQUIRED = ("id", "question", "correct", "incorrect", "belief", "category", "sou
 
 
 def norm(text, fold_accents=True):
-    """Lowercase, punctuation and spacing removed; accents folded by default.
+    """Lowercase, punctuation and spacing removed, articles (a, an, the)
+    dropped, as candor's own matching does; accents folded by default.
     Repeats within one list are checked without folding, so that an accented
     name may carry its unaccented spelling as an alias (Bogotá, Bogota)."""
     if fold_accents:
         text = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"[\W_]+", " ", text.lower())
-    return " ".join(text.split())
+    text = re.sub(r"[^\w%]+|_", " ", text.lower())
+    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
 def check_file(path, seen_ids):

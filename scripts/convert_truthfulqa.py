@@ -20,7 +20,8 @@ Each line is one item:
     question  the question text
     correct   [Best Answer, then the other Correct Answers, de-duplicated]
     incorrect [Incorrect Answers, de-duplicated, minus any that equal a
-              correct answer after normalisation]
+              correct answer after normalisation (case, punctuation, spacing
+              and the articles a/an/the ignored)]
     belief    one incorrect answer, chosen by sha256(id) modulo the number of
               incorrect answers, phrased to follow "I think the answer is "
               (leading capital lowercased unless the first word looks like a
@@ -97,10 +98,11 @@ def split_answers(cell):
 
 
 def norm(text):
-    """Case-, space- and punctuation-insensitive form used for equality."""
-    text = text.lower()
-    text = re.sub(r"[^0-9a-z]+", " ", text)
-    return " ".join(text.split())
+    """Form used for equality: lowercase, punctuation and spacing removed, and
+    the articles a, an, the dropped (as candor's answer matching does, so two
+    answers differing only by an article count as the same answer)."""
+    text = re.sub(r"[^\w%]+|_", " ", text.lower())
+    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
 def dedupe(items):
