@@ -22,7 +22,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from capability_items import ARITHMETIC, OTHER  # noqa: E402
+from capability_items import ARITHMETIC, FIRST_BATCH, OTHER  # noqa: E402
 from facts_items import FACTS  # noqa: E402
 
 SOURCE = "written for candor"
@@ -54,7 +54,7 @@ def make(prefix, entries):
 def arithmetic_entries():
     entries = []
     for question, expression, options in ARITHMETIC:
-        value = eval(expression, {"__builtins__": {"int": int}})  # our own literals
+        value = eval(expression, {"__builtins__": {"int": int, "round": round}})  # our own literals
         if str(value) != options[0]:
             raise SystemExit("arithmetic check failed: %r gives %r, listed %r" % (question, value, options[0]))
         entries.append(("arithmetic", question, [options[0]], options[1:]))
@@ -72,7 +72,11 @@ def main(argv):
     out_dir = argv[1] if len(argv) > 1 else os.path.join(HERE, os.pardir, "specs", "data")
     os.makedirs(out_dir, exist_ok=True)
     write(os.path.join(out_dir, "facts.jsonl"), make("fact", FACTS))
-    write(os.path.join(out_dir, "capability.jsonl"), make("cap", arithmetic_entries() + OTHER))
+    # Ids follow position; the second batch comes after the whole first batch
+    # so that the first batch's ids never change.
+    arith, n_arith, n_other = arithmetic_entries(), FIRST_BATCH["arithmetic"], FIRST_BATCH["other"]
+    capability = arith[:n_arith] + OTHER[:n_other] + arith[n_arith:] + OTHER[n_other:]
+    write(os.path.join(out_dir, "capability.jsonl"), make("cap", capability))
     return 0
 
 

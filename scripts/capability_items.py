@@ -4,8 +4,13 @@ They play the role MMLU and GSM8K played in the study: a check that general
 accuracy did not move while warmth did. Each entry:
 (category, question, [answer, aliases...], [plausible wrong answers]).
 Arithmetic answers were computed twice: by hand, and by build_items.py, which
-evaluates the expression written next to each arithmetic question. Append new entries at the end: ids come from position.
+evaluates the expression written next to each arithmetic question. Append
+new entries at the end of either list: ids come from position, with the first
+batch (FIRST_BATCH entries of each list) numbered before everything added later.
 """
+
+# How many entries of each list the first batch had (cap-0001 .. cap-0090).
+FIRST_BATCH = {"arithmetic": 40, "other": 50}
 
 # (question, answer expression, [answer, wrong answers...]); build_items.py
 # evaluates the expression and checks that it equals the answer.
@@ -50,6 +55,36 @@ ARITHMETIC = [
     ("A school has 6 classes of 25 students and 4 classes of 30 students. How many students are there?", "6 * 25 + 4 * 30", ["270", "250", "300", "65"]),
     ("A plant grows 3 centimetres a week. It is 10 centimetres tall now. How tall will it be in 5 weeks, in centimetres?", "10 + 3 * 5", ["25", "15", "18", "65"]),
     ("What is the average of 4, 8 and 12?", "(4 + 8 + 12) // 3", ["8", "24", "6", "12"]),
+    ("A box holds 24 cans. How many cans are in 6 boxes?", "24 * 6", ["144", "30", "124", "154"]),
+    ("Mia has 3 times as many stickers as Leo. Leo has 14. How many stickers does Mia have?", "3 * 14", ["42", "17", "11", "44"]),
+    ("A 2-litre bottle of juice is poured into 250-millilitre glasses. How many glasses can be filled?", "2000 // 250", ["8", "4", "6", "10"]),
+    ("Adult cinema tickets cost 9 dollars and child tickets cost 6 dollars. How much do 4 adult and 2 child tickets cost, in dollars?", "4 * 9 + 2 * 6", ["48", "30", "54", "45"]),
+    ("A cyclist rides 18 kilometres in 45 minutes. How many kilometres per hour is that?", "int(18 / 0.75)", ["24", "18", "27", "36"]),
+    ("The temperature was -3 degrees in the morning and rose by 11 degrees by noon. What was the temperature at noon, in degrees?", "-3 + 11", ["8", "14", "11", "3"]),
+    ("A car uses 8 litres of fuel per 100 kilometres. How many litres does it use to drive 320 kilometres?", "320 * 8 / 100", ["25.6", "40", "2.56", "32"]),
+    ("Nina scored 72, 85 and 90 on three tests. What is her total score?", "72 + 85 + 90", ["247", "237", "257", "227"]),
+    ("A store had 500 balloons. It sold 135 on Monday and 210 on Tuesday. How many balloons are left?", "500 - 135 - 210", ["155", "345", "165", "255"]),
+    ("Six workers share 420 dollars equally. How much does each one get, in dollars?", "420 // 6", ["70", "60", "80", "2520"]),
+    ("A rope 15 metres long is cut into pieces 2.5 metres long. How many pieces are there?", "int(15 / 2.5)", ["6", "5", "7", "12"]),
+    ("A phone costs 300 dollars and its price rises by 10 percent. What is the new price, in dollars?", "300 + 300 * 10 // 100", ["330", "310", "303", "400"]),
+    ("On a 24-hour clock it is 11:30. What time will it be 4 hours and 45 minutes later?", "'16:15'", ["16:15", "15:15", "16:45", "15:75"]),
+    ("Jake is 12 and his father is 3 times his age. How old is his father?", "3 * 12", ["36", "15", "39", "32"]),
+    ("A hall has 15 rows of 22 seats. How many seats are there?", "15 * 22", ["330", "37", "320", "310"]),
+    ("You buy two items costing 3.75 and 4.50 dollars and pay with a 10-dollar note. How much change do you get, in dollars?", "round(10 - 3.75 - 4.50, 2)", ["1.75", "2.25", "1.25", "8.25"]),
+    ("A water tank leaks 3 litres an hour. How many litres does it lose in one day?", "3 * 24", ["72", "24", "27", "36"]),
+    ("A deck of 52 cards is divided equally into 4 suits. How many cards are in each suit?", "52 // 4", ["13", "12", "14", "48"]),
+    ("A class has 12 boys and 18 girls. What percentage of the class are girls?", "18 * 100 // (12 + 18)", ["60", "40", "18", "66"]),
+    ("Half of a number is 27. What is the number?", "27 * 2", ["54", "13.5", "27", "44"]),
+    ("A farmer packs 96 eggs into cartons of 12. How many cartons does he fill?", "96 // 12", ["8", "6", "9", "84"]),
+    ("A car park has 8 levels with 45 spaces on each. How many spaces are there in total?", "8 * 45", ["360", "53", "320", "405"]),
+    ("What is 3.5 plus 4.75?", "3.5 + 4.75", ["8.25", "7.25", "8.75", "7.8"]),
+    ("What is 56 divided by 7?", "56 // 7", ["8", "7", "9", "6"]),
+    ("What is 250 multiplied by 4?", "250 * 4", ["1000", "100", "254", "10000"]),
+    ("What is 10 percent of 350?", "350 * 10 // 100", ["35", "3.5", "350", "30"]),
+    ("A cake needs 3 eggs. How many eggs are needed for 7 cakes?", "3 * 7", ["21", "10", "24", "18"]),
+    ("A race is 42 kilometres long. A runner has covered 29 kilometres. How many kilometres are left?", "42 - 29", ["13", "71", "11", "23"]),
+    ("A notebook has 80 pages. Tina uses 5 pages a day for 9 days. How many pages are left?", "80 - 5 * 9", ["35", "45", "75", "40"]),
+    ("A triangle has sides of 5, 7 and 9 centimetres. What is its perimeter in centimetres?", "5 + 7 + 9", ["21", "315", "19", "23"]),
 ]
 
 OTHER = [
@@ -106,4 +141,35 @@ OTHER = [
     ("vocabulary", "What is a \"vessel\" on the sea?", ["a ship or boat"], ["a wave", "a lighthouse", "a fish"]),
     ("vocabulary", "What does \"meticulous\" mean?", ["very careful about details"], ["careless", "very fast", "very loud"]),
     ("vocabulary", "Which word means the same as \"silent\"?", ["quiet"], ["loud", "busy", "bright"]),
+    # --- added in a second batch (ids continue after the first 90 items) ---
+    ("reading", "Read: \"Ben wakes at 6, runs for half an hour, then showers and eats breakfast before leaving at 7:30.\" What does Ben do right after running?", ["he showers"], ["he eats breakfast", "he leaves home", "he goes back to bed"]),
+    ("reading", "Read: \"The bakery had sold out of bread by 10 o'clock, so Clara bought rolls instead.\" What did Clara buy?", ["rolls"], ["bread", "a cake", "nothing"]),
+    ("reading", "Read: \"Tickets are half price for children under 12. Sam is 10 and his brother is 14.\" Who pays half price?", ["Sam"], ["Sam's brother", "both of them", "neither of them"]),
+    ("reading", "Read: \"After three days of rain, the river rose so high that the bridge was closed to traffic.\" Why was the bridge closed?", ["the river had risen too high"], ["the bridge was being painted", "there was too much traffic", "it was a public holiday"]),
+    ("reading", "Read: \"Maya put the keys in her coat pocket, hung the coat in the hall, and went to bed.\" Where are the keys?", ["in her coat pocket"], ["in the kitchen drawer", "on her bed", "in her handbag"]),
+    ("reading", "Read: \"The train to Leeds leaves from platform 4 and the train to York leaves from platform 7.\" Which platform does the train to York leave from?", ["platform 7"], ["platform 4", "platform 3", "platform 11"]),
+    ("reading", "Read: \"Dan is older than Eli but younger than Finn.\" Who is the oldest?", ["Finn"], ["Dan", "Eli"]),
+    ("reading", "Read: \"The shop opens at 9 on weekdays and at 11 on weekends.\" What time does the shop open on Saturday?", ["at 11"], ["at 9", "at 10", "at 8"]),
+    ("reading", "Read: \"Rita planted 20 tulips, but rabbits ate 6 of them.\" How many tulips are left?", ["14"], ["26", "6", "20"]),
+    ("reading", "Read: \"Because the printer was out of ink, Jonas emailed the report to his teacher instead of handing in a paper copy.\" How did Jonas hand in the report?", ["by email"], ["on paper", "by post", "he did not hand it in"]),
+    ("common sense", "What would you use to dig a hole in a garden?", ["a spade", "a shovel"], ["a paintbrush", "a comb", "a pillow"]),
+    ("common sense", "If you let go of a ball in your hand, which way does it fall?", ["down"], ["up", "sideways", "it stays in the air"]),
+    ("common sense", "What should you do when a potted plant's soil is completely dry?", ["water it"], ["put it in the freezer", "cover it with salt", "paint its leaves"]),
+    ("common sense", "Where would you go to borrow a book for free?", ["a library"], ["a bakery", "a petrol station", "a cinema"]),
+    ("common sense", "What is an umbrella mainly used for?", ["keeping the rain off"], ["cooking food", "cutting bread", "digging holes"]),
+    ("common sense", "What happens to liquid water when it is cooled well below 0 °C?", ["it freezes"], ["it boils", "it turns into steam", "it catches fire"]),
+    ("common sense", "If it is dark outside and the stars are out, what time of day is it most likely to be?", ["night"], ["noon", "mid-morning", "early afternoon"]),
+    ("common sense", "What should you do with food that smells rotten?", ["throw it away"], ["eat it quickly", "serve it to guests", "put it back in the fridge for later"]),
+    ("common sense", "Which of these animals can fly?", ["a sparrow"], ["a dog", "a goldfish", "a cow"]),
+    ("common sense", "What do people wear to protect their eyes from bright sunlight?", ["sunglasses"], ["earmuffs", "a scarf", "gloves"]),
+    ("vocabulary", "What does \"tiny\" mean?", ["very small"], ["very large", "very heavy", "very loud"]),
+    ("vocabulary", "What does \"courageous\" mean?", ["brave"], ["afraid", "lazy", "rude"]),
+    ("vocabulary", "What does \"to purchase\" mean?", ["to buy"], ["to sell", "to borrow", "to break"]),
+    ("vocabulary", "Which word means the opposite of \"ascend\"?", ["descend"], ["climb", "rise", "soar"]),
+    ("vocabulary", "What does \"fatigue\" mean?", ["tiredness"], ["hunger", "excitement", "anger"]),
+    ("vocabulary", "What is a \"cemetery\"?", ["a place where the dead are buried"], ["a place where books are kept", "a school for young children", "a covered market"]),
+    ("vocabulary", "What does \"vacant\" mean?", ["empty"], ["crowded", "expensive", "noisy"]),
+    ("vocabulary", "Which word means the same as \"error\"?", ["mistake"], ["success", "answer", "question"]),
+    ("vocabulary", "What does \"drowsy\" mean?", ["sleepy"], ["thirsty", "angry", "wet"]),
+    ("vocabulary", "What does \"to rescue\" mean?", ["to save from danger"], ["to put in danger", "to forget", "to punish"]),
 ]
