@@ -70,6 +70,16 @@ pub struct Suite {
     pub correction: Correction,
 }
 
+impl Suite {
+    /// How refusals count (choice scoring never refuses).
+    pub fn refusal_policy(&self) -> RefusalPolicy {
+        match &self.scoring {
+            Scoring::Choice(_) => RefusalPolicy::Exclude,
+            Scoring::Generate(g) | Scoring::Judge { generate: g, .. } => g.refusal_policy,
+        }
+    }
+}
+
 /// One question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
