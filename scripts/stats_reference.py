@@ -170,6 +170,18 @@ for (r, b, c, w), m in [((150, 30, 10, 10), 0.05), ((150, 30, 10, 10), 0.10),
     show("    p", stats.norm.sf(zc))
 
 
+section("Tango score interval by inverting the closed form (brentq)")
+# Cavo et al. (2012) table [[59, 6], [16, 80]]: b = 6, c = 16, n = 161.
+# Published (Fagerland, Lydersen & Laake 2017, ch. 8): -0.1240 to -0.0054.
+def tango_p(delta0):
+    return stats.norm.sf(tango_closed(6, 16, 161, delta0)[0])
+
+
+lo = optimize.brentq(lambda x: tango_p(x) - 0.025, -0.9, 0.0, xtol=1e-15)
+hi = optimize.brentq(lambda x: tango_p(x) - 0.975, -0.9, 0.5, xtol=1e-15)
+show("cavo 95% limits", lo, hi)
+
+
 # ---------------------------------------------------------------- gap growth
 section("Sign-flip permutation p, exact enumeration (itertools)")
 

@@ -110,8 +110,11 @@ fn ratio(k: u64, n: u64) -> f64 {
 /// where φ estimates the correlation between the two marginal rates from
 /// `A = ad − bc` with Newcombe's continuity correction: `(A − n/2)/√(efgh)`
 /// if `A > n/2`, 0 if `0 ≤ A ≤ n/2`, `A/√(efgh)` if `A < 0`, with
-/// `e, f, g, h` the four margins; φ = 0 when a margin is 0. This reproduces
-/// the published value for the Cavo et al. table in Fagerland et al. (2014).
+/// `e, f, g, h` the four margins; φ = 0 when a margin is 0. This is the
+/// form given by Newcombe and used by Fagerland, Lydersen & Laake,
+/// "Statistical Analysis of Contingency Tables" (2017), ch. 8; it reproduces
+/// their published interval for the Cavo et al. (2012) table (the
+/// uncorrected φ does not).
 ///
 /// Edge cases: an empty table gives `[−1, 1]`; a confidence of 1 or more, or
 /// NaN, gives `[−1, 1]`; the result is truncated to [−1, 1].
@@ -405,11 +408,12 @@ mod tests {
 
     #[test]
     fn newcombe_matches_the_published_example() {
-        // Fagerland, Lydersen & Laake (2014) / Fagerland, Lydersen & Laake
-        // "Statistical analysis of contingency tables" (2017), ch. 8: Cavo et
-        // al. (2012) table [[59, 6], [16, 80]] gives −0.0621 (−0.1186 to
-        // −0.0046) for the Newcombe square-and-add interval (the values
-        // asserted in the R package contingencytables' test-ch8.R).
+        // Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency
+        // Tables" (2017), ch. 8: Cavo et al. (2012) table [[59, 6], [16, 80]]
+        // gives −0.0621 (−0.1186 to −0.0046) for the Newcombe square-and-add
+        // interval (the values asserted in the R package contingencytables'
+        // test-ch8.R). With the uncorrected φ one would get −0.1174 to
+        // −0.0059 instead (scripts/stats_reference.py).
         let t = table(80, 6, 16, 59);
         let i = newcombe_paired(&t, 0.95);
         assert_eq!(format!("{:.4}", t.diff()), "-0.0621");
@@ -533,6 +537,37 @@ mod tests {
         let z = tango_z(12, 3, 200, 0.0).unwrap();
         assert!((z - 2.32379000772445).abs() < 1e-12);
         assert!((z - 9.0 / 15f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tango_inverts_to_the_published_score_interval() {
+        // Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency
+        // Tables" (2017), ch. 8, Cavo et al. (2012) table [[59, 6], [16, 80]]:
+        // Tango asymptotic score 95% CI −0.1240 to −0.0054 (the values
+        // asserted in the R package contingencytables' test-ch8.R). The
+        // interval is the set of Δ₀ the two-sided score test does not
+        // reject, so its limits are where the one-sided p is 0.025 and 0.975.
+        let t = table(80, 6, 16, 59);
+        let root = |target: f64| {
+            let (mut lo, mut hi) = (-0.999, 0.999);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                // p rises with the margin: a larger tolerance, weaker evidence.
+                if paired_p_value(&t, mid) < target {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            0.5 * (lo + hi)
+        };
+        assert_eq!(
+            format!("{:.4} {:.4}", root(0.025), root(0.975)),
+            "-0.1240 -0.0054"
+        );
+        // scripts/stats_reference.py, same inversion in Python with brentq.
+        assert!((root(0.025) - -0.12402343246406809).abs() < 1e-9);
+        assert!((root(0.975) - -0.005433395731677065).abs() < 1e-9);
     }
 
     #[test]
