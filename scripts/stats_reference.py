@@ -7,11 +7,11 @@ script. It is deliberately a separate implementation: library routines
 written out again, with a numerical cross-check where the formula is a
 closed-form solution of an optimisation problem.
 
-Run it in a throwaway virtual environment:
+Run it in a throwaway virtual environment outside the repository:
 
-    python3 -m venv .venv-statsref
-    .venv-statsref/bin/pip install scipy statsmodels
-    .venv-statsref/bin/python scripts/stats_reference.py
+    python3 -m venv ~/.venvs/statsref
+    ~/.venvs/statsref/bin/pip install scipy statsmodels
+    ~/.venvs/statsref/bin/python scripts/stats_reference.py
 
 Versions used for the numbers in the tests: scipy 1.17.1, statsmodels 0.15.0.
 """
@@ -224,7 +224,7 @@ def mde(n, alpha, power, psi):
     def at_floor(delta):
         return connor_power(delta, n, alpha, max(psi, delta)) - power
 
-    return optimize.brentq(at_floor, 1e-12, min(1.0, 1.0) - 1e-12, xtol=1e-15)
+    return optimize.brentq(at_floor, 1e-12, 1.0 - 1e-12, xtol=1e-15)
 
 
 for n, alpha, power, psi in [(200, 0.05, 0.8, 0.2), (200, 0.05, 0.8, 0.1),
