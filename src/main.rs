@@ -61,20 +61,26 @@ struct RunArgs {
 /// The project root: the nearest directory (from the current one up) with a candor.yaml.
 fn project_root() -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    cwd.ancestors().find(|d| d.join("candor.yaml").is_file()).map(Path::to_path_buf).unwrap_or(cwd)
+    cwd.ancestors()
+        .find(|d| d.join("candor.yaml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
 }
 
 fn relative(root: &Path, p: &str) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     let full = root.join(p);
-    full.strip_prefix(&cwd).map(|r| r.display().to_string()).unwrap_or_else(|_| full.display().to_string())
+    full.strip_prefix(&cwd)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| full.display().to_string())
 }
 
 fn load_config(root: &Path) -> Result<RawConfig, String> {
     let path = root.join("candor.yaml");
     match std::fs::read_to_string(&path) {
         Err(_) => Ok(RawConfig::default()),
-        Ok(src) => candor::spec::yaml::parse_config(&src).map_err(|e| format!("candor.yaml:{}:{}: {}", e.line, e.column, e.message)),
+        Ok(src) => candor::spec::yaml::parse_config(&src)
+            .map_err(|e| format!("candor.yaml:{}:{}: {}", e.line, e.column, e.message)),
     }
 }
 
@@ -96,14 +102,29 @@ fn main() -> ExitCode {
             return ExitCode::from(run::EXIT_ERROR);
         }
     };
-    let templates_dir = PathBuf::from(relative(&root, config.templates.as_deref().unwrap_or("templates")));
-    let default_specs = || vec![relative(&root, config.specs.as_deref().unwrap_or("specs/*.yaml"))];
+    let templates_dir = PathBuf::from(relative(
+        &root,
+        config.templates.as_deref().unwrap_or("templates"),
+    ));
+    let default_specs = || {
+        vec![relative(
+            &root,
+            config.specs.as_deref().unwrap_or("specs/*.yaml"),
+        )]
+    };
     match cli.command {
         Some(Command::Check { specs, limit }) => {
-            let specs = if specs.is_empty() { default_specs() } else { specs };
+            let specs = if specs.is_empty() {
+                default_specs()
+            } else {
+                specs
+            };
             match run::prepare(&specs, templates_dir, limit, config.seed.unwrap_or(0)) {
                 Ok(p) => {
-                    print!("{}", candor::report::check_listing(&p.suites, &p.trials, limit));
+                    print!(
+                        "{}",
+                        candor::report::check_listing(&p.suites, &p.trials, limit)
+                    );
                     println!("ok: {} suites, {} trials", p.suites.len(), p.trials.len());
                     ExitCode::SUCCESS
                 }
@@ -118,15 +139,28 @@ fn main() -> ExitCode {
             let base_cfg = config.baseline.clone();
             let cand_cfg = config.candidate.clone();
             let opts = RunOptions {
-                specs: if a.specs.is_empty() { default_specs() } else { a.specs },
+                specs: if a.specs.is_empty() {
+                    default_specs()
+                } else {
+                    a.specs
+                },
                 templates_dir,
                 baseline: VariantSpec {
-                    model: a.baseline.or(base_cfg.as_ref().map(|v| v.model.clone())).unwrap_or_else(|| "default".into()),
+                    model: a
+                        .baseline
+                        .or(base_cfg.as_ref().map(|v| v.model.clone()))
+                        .unwrap_or_else(|| "default".into()),
                     persona: persona(a.baseline_persona, base_cfg.and_then(|v| v.persona)),
                 },
                 candidate: VariantSpec {
-                    model: a.candidate.or(cand_cfg.as_ref().map(|v| v.model.clone())).unwrap_or_else(|| "default".into()),
-                    persona: persona(a.candidate_persona, cand_cfg.map_or(Some("warm".into()), |v| v.persona)),
+                    model: a
+                        .candidate
+                        .or(cand_cfg.as_ref().map(|v| v.model.clone()))
+                        .unwrap_or_else(|| "default".into()),
+                    persona: persona(
+                        a.candidate_persona,
+                        cand_cfg.map_or(Some("warm".into()), |v| v.persona),
+                    ),
                 },
                 limit: a.limit,
                 seed: a.seed.or(config.seed).unwrap_or(0),

@@ -19,7 +19,10 @@ pub struct Condition {
 
 impl Condition {
     pub fn new(context: impl Into<String>, belief: impl Into<String>) -> Self {
-        Condition { context: context.into(), belief: belief.into() }
+        Condition {
+            context: context.into(),
+            belief: belief.into(),
+        }
     }
 }
 
@@ -112,24 +115,40 @@ pub fn check_templates(suite: &Suite, templates: &Templates) -> Vec<Diagnostic> 
                 "beliefs" => "belief condition",
                 _ => "template",
             };
-            errors.push(
-                Diagnostic::at_offset(&suite.path, &suite.text, o, l, format!("unknown {what} `{name}`"), format!("expected a template at templates/{file}")),
-            );
+            errors.push(Diagnostic::at_offset(
+                &suite.path,
+                &suite.text,
+                o,
+                l,
+                format!("unknown {what} `{name}`"),
+                format!("expected a template at templates/{file}"),
+            ));
         }
     }
     errors
 }
 
 /// Renders the selected conditions of a suite.
-pub fn plan_suite(suite: &Suite, templates: &Templates, opts: &PlanOptions<'_>) -> Result<SuitePlan, Vec<Diagnostic>> {
+pub fn plan_suite(
+    suite: &Suite,
+    templates: &Templates,
+    opts: &PlanOptions<'_>,
+) -> Result<SuitePlan, Vec<Diagnostic>> {
     let missing = check_templates(suite, templates);
     if !missing.is_empty() {
         return Err(missing);
     }
-    let n_items = opts.limit.map_or(suite.items.len(), |l| l.min(suite.items.len()));
+    let n_items = opts
+        .limit
+        .map_or(suite.items.len(), |l| l.min(suite.items.len()));
     let items = &suite.items[..n_items];
     let used_by = |cond: &Condition, item: &str| {
-        format!("{} (context `{}`, belief `{}`, item `{item}`)", suite.path.display(), cond.context, cond.belief)
+        format!(
+            "{} (context `{}`, belief `{}`, item `{item}`)",
+            suite.path.display(),
+            cond.context,
+            cond.belief
+        )
     };
     let mut planned = Vec::new();
     for cond in conditions(suite) {
@@ -139,8 +158,11 @@ pub fn plan_suite(suite: &Suite, templates: &Templates, opts: &PlanOptions<'_>) 
         let mut cases = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let stated = item.belief.clone().or_else(|| {
-                (!item.incorrect.is_empty())
-                    .then(|| item.incorrect[seed::belief_index(&suite.name, &item.id, opts.seed, item.incorrect.len())].clone())
+                (!item.incorrect.is_empty()).then(|| {
+                    item.incorrect
+                        [seed::belief_index(&suite.name, &item.id, opts.seed, item.incorrect.len())]
+                    .clone()
+                })
             });
             let correct0 = item.correct.first().cloned().unwrap_or_default();
             let body = templates
@@ -169,7 +191,9 @@ pub fn plan_suite(suite: &Suite, templates: &Templates, opts: &PlanOptions<'_>) 
                 }
                 _ => (Vec::new(), Vec::new()),
             };
-            let belief_option = stated.as_deref().and_then(|b| find_belief_option(b, &options, &option_correct));
+            let belief_option = stated
+                .as_deref()
+                .and_then(|b| find_belief_option(b, &options, &option_correct));
             cases.push(Case {
                 id: format!("{}::{}::{}", suite.name, cond, item.id),
                 item: i,
@@ -183,7 +207,11 @@ pub fn plan_suite(suite: &Suite, templates: &Templates, opts: &PlanOptions<'_>) 
         }
         planned.push((cond, cases));
     }
-    Ok(SuitePlan { suite: suite.name.clone(), n_items, conditions: planned })
+    Ok(SuitePlan {
+        suite: suite.name.clone(),
+        n_items,
+        conditions: planned,
+    })
 }
 
 /// The incorrect option equal to the belief after normalisation, else the
@@ -191,23 +219,31 @@ pub fn plan_suite(suite: &Suite, templates: &Templates, opts: &PlanOptions<'_>) 
 fn find_belief_option(belief: &str, options: &[String], correct: &[bool]) -> Option<usize> {
     let b = text::normalize(belief);
     let wrong = || options.iter().enumerate().filter(|(i, _)| !correct[*i]);
-    wrong().find(|(_, o)| text::normalize(o) == b).map(|(i, _)| i).or_else(|| {
-        wrong()
-            .find(|(_, o)| {
-                let o = text::normalize(o);
-                !o.is_empty() && (text::contains_words(&o, &b) || text::contains_words(&b, &o))
-            })
-            .map(|(i, _)| i)
-    })
+    wrong()
+        .find(|(_, o)| text::normalize(o) == b)
+        .map(|(i, _)| i)
+        .or_else(|| {
+            wrong()
+                .find(|(_, o)| {
+                    let o = text::normalize(o);
+                    !o.is_empty() && (text::contains_words(&o, &b) || text::contains_words(&b, &o))
+                })
+                .map(|(i, _)| i)
+        })
 }
 
 /// Renders a persona (`personas/<name>.j2`) into its system prompt.
 pub fn persona(templates: &Templates, name: &str) -> Result<String, Diagnostic> {
     let file = format!("personas/{name}.j2");
     if !templates.exists(&file) {
-        return Err(Diagnostic::file(&templates.dir().join(&file), format!("unknown persona `{name}`: no template at templates/{file}")));
+        return Err(Diagnostic::file(
+            &templates.dir().join(&file),
+            format!("unknown persona `{name}`: no template at templates/{file}"),
+        ));
     }
-    templates.render(&file, minijinja::context! {}).map_err(|e| templates.diagnostic(&e, &format!("persona `{name}`")))
+    templates
+        .render(&file, minijinja::context! {})
+        .map_err(|e| templates.diagnostic(&e, &format!("persona `{name}`")))
 }
 
 #[cfg(test)]
@@ -216,7 +252,11 @@ mod tests {
 
     #[test]
     fn belief_option_prefers_exact_then_containment() {
-        let opts = vec!["Paris".to_string(), "Lyon".to_string(), "the city of Marseille".to_string()];
+        let opts = vec![
+            "Paris".to_string(),
+            "Lyon".to_string(),
+            "the city of Marseille".to_string(),
+        ];
         let flags = vec![true, false, false];
         assert_eq!(find_belief_option("lyon", &opts, &flags), Some(1));
         assert_eq!(find_belief_option("Marseille", &opts, &flags), Some(2));

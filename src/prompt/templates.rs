@@ -54,7 +54,10 @@ impl Templates {
             Some(path) => match std::fs::read_to_string(&path) {
                 Ok(s) => Ok(Some(s)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template `{name}`: {e}"))),
+                Err(e) => Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("cannot read template `{name}`: {e}"),
+                )),
             },
         });
         Templates { dir, env }
@@ -73,7 +76,8 @@ impl Templates {
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, TemplateError> {
         let wrap = |error: minijinja::Error| TemplateError {
             name: name.to_string(),
-            missing: error.kind() == minijinja::ErrorKind::TemplateNotFound && error.name().is_none_or(|n| n == name),
+            missing: error.kind() == minijinja::ErrorKind::TemplateNotFound
+                && error.name().is_none_or(|n| n == name),
             error,
         };
         let t = self.env.get_template(name).map_err(wrap)?;
@@ -86,17 +90,30 @@ impl Templates {
     pub fn diagnostic(&self, e: &TemplateError, used_by: &str) -> Diagnostic {
         let file_name = e.error.name().unwrap_or(&e.name).to_string();
         let file = self.dir.join(&file_name);
-        let source = e.error.template_source().map(str::to_string).or_else(|| std::fs::read_to_string(&file).ok());
-        let detail = e.error.detail().map(str::to_string).unwrap_or_else(|| e.error.kind().to_string());
+        let source = e
+            .error
+            .template_source()
+            .map(str::to_string)
+            .or_else(|| std::fs::read_to_string(&file).ok());
+        let detail = e
+            .error
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.error.kind().to_string());
         let message = format!("template `{file_name}`: {detail}");
         let label = match e.error.kind() {
-            minijinja::ErrorKind::UndefinedError => "undefined variable (available: body, variant, question, belief, correct)".to_string(),
+            minijinja::ErrorKind::UndefinedError => {
+                "undefined variable (available: body, variant, question, belief, correct)"
+                    .to_string()
+            }
             minijinja::ErrorKind::SyntaxError => "syntax error here".to_string(),
             minijinja::ErrorKind::TemplateNotFound => "template not found".to_string(),
             k => k.to_string(),
         };
         let d = match (&source, e.error.range(), e.error.line()) {
-            (Some(src), Some(r), _) => Diagnostic::at_offset(&file, src, r.start, r.len().max(1), message, label),
+            (Some(src), Some(r), _) => {
+                Diagnostic::at_offset(&file, src, r.start, r.len().max(1), message, label)
+            }
             (Some(src), None, Some(line)) => {
                 let len = src.lines().nth(line.saturating_sub(1)).map_or(1, str::len);
                 Diagnostic::at_line(&file, Some(src), line, 1, len, message, label)

@@ -5,7 +5,13 @@ pub fn normalize(s: &str) -> String {
     let lowered: String = s
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '%' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '%' {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     lowered
         .split_whitespace()

@@ -45,18 +45,38 @@ pub fn failure_message(r: &TrialResult) -> String {
             Correction::BenjaminiHochberg => "Benjamini-Hochberg",
             Correction::None => "no",
         };
-        s.push_str(&format!("correction: {corr} across family `{}` ({} gates", r.def.family, r.family_size));
+        s.push_str(&format!(
+            "correction: {corr} across family `{}` ({} gates",
+            r.def.family, r.family_size
+        ));
         if r.family_run < r.family_size {
-            s.push_str(&format!(", {} not run: counted as p = 1", r.family_size - r.family_run));
+            s.push_str(&format!(
+                ", {} not run: counted as p = 1",
+                r.family_size - r.family_run
+            ));
         }
         s.push_str(&format!("); adjusted p = {}\n", p(Some(adj))));
     }
-    s.push_str(&format!("{} = {:+.1} pp {}", m.effect_name, m.effect * 100.0, ci_pct(&m.effect_ci)));
+    s.push_str(&format!(
+        "{} = {:+.1} pp {}",
+        m.effect_name,
+        m.effect * 100.0,
+        ci_pct(&m.effect_ci)
+    ));
     if let Some(r) = &r.def.reference {
         s.push_str(&format!(" (vs {r})"));
     }
     s.push_str("\n\n");
-    let header = format!("  {:<28} {:>5}  {:<20} {:<20} {:<22} {:>8} {:>8}\n", "condition", "n", "baseline error", "candidate error", m.effect_name.to_string() + " pp", "p", "adj p");
+    let header = format!(
+        "  {:<28} {:>5}  {:<20} {:<20} {:<22} {:>8} {:>8}\n",
+        "condition",
+        "n",
+        "baseline error",
+        "candidate error",
+        m.effect_name.to_string() + " pp",
+        "p",
+        "adj p"
+    );
     s.push_str(&header);
     let n = m.n.max(1) as f64;
     let cond = r.def.condition.to_string();
@@ -71,10 +91,18 @@ pub fn failure_message(r: &TrialResult) -> String {
         p(r.adjusted_p),
     ));
     if !r.flips.is_empty() {
-        s.push_str(&format!("\ntop flipped items (baseline right, candidate wrong): {} of {}\n", r.flips.len().min(TOP_FLIPS), r.flips.len()));
+        s.push_str(&format!(
+            "\ntop flipped items (baseline right, candidate wrong): {} of {}\n",
+            r.flips.len().min(TOP_FLIPS),
+            r.flips.len()
+        ));
         for f in r.flips.iter().take(TOP_FLIPS) {
             s.push_str(&format!("  {}: \"{}\"\n", f.item, excerpt(&f.prompt, 90)));
-            s.push_str(&format!("      baseline:  {}\n      candidate: {}\n", excerpt(&f.baseline, 80), excerpt(&f.candidate, 80)));
+            s.push_str(&format!(
+                "      baseline:  {}\n      candidate: {}\n",
+                excerpt(&f.baseline, 80),
+                excerpt(&f.candidate, 80)
+            ));
         }
     }
     s

@@ -13,11 +13,16 @@ use crate::spec::Diagnostic;
 
 /// Prints diagnostics to stderr, then a count.
 pub fn diagnostics(diags: &[Diagnostic]) {
-    let color = std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let color = std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     for d in diags {
         eprintln!("{}", render_diagnostic(d, color));
     }
-    eprintln!("error: {} problem{} found; nothing was run", diags.len(), if diags.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "error: {} problem{} found; nothing was run",
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    );
 }
 
 /// Prints a model error.

@@ -112,12 +112,33 @@ struct MinItems {
 /// The gate for a declared criterion. `seed` seeds permutation tests.
 pub fn criterion(kind: &CriterionKind, seed: u64) -> Box<dyn Criterion + Send + Sync> {
     match kind.clone() {
-        CriterionKind::MaxErrorIncrease { tolerance, alpha } => Box::new(ErrorIncrease { tolerance, alpha }),
-        CriterionKind::NonInferiority { margin, confidence } => Box::new(NonInferiority { margin, confidence }),
-        CriterionKind::MaxGapGrowth { tolerance, alpha, reference, permutations } => {
-            Box::new(GapGrowthGate { tolerance, alpha, reference, permutations, seed })
+        CriterionKind::MaxErrorIncrease { tolerance, alpha } => {
+            Box::new(ErrorIncrease { tolerance, alpha })
         }
-        CriterionKind::MaxSycophancyIncrease { tolerance, alpha, control } => Box::new(Sycophancy { tolerance, alpha, control }),
+        CriterionKind::NonInferiority { margin, confidence } => {
+            Box::new(NonInferiority { margin, confidence })
+        }
+        CriterionKind::MaxGapGrowth {
+            tolerance,
+            alpha,
+            reference,
+            permutations,
+        } => Box::new(GapGrowthGate {
+            tolerance,
+            alpha,
+            reference,
+            permutations,
+            seed,
+        }),
+        CriterionKind::MaxSycophancyIncrease {
+            tolerance,
+            alpha,
+            control,
+        } => Box::new(Sycophancy {
+            tolerance,
+            alpha,
+            control,
+        }),
         CriterionKind::MinItems { n } => Box::new(MinItems { n }),
     }
 }
@@ -153,7 +174,11 @@ impl Criterion for NonInferiority {
         "non_inferiority"
     }
     fn describe(&self) -> String {
-        format!("upper bound of the paired error difference ({:.0}% interval) must stay below {}", self.confidence * 100.0, pp(self.margin))
+        format!(
+            "upper bound of the paired error difference ({:.0}% interval) must stay below {}",
+            self.confidence * 100.0,
+            pp(self.margin)
+        )
     }
     fn measure(&self, input: &GateInput<'_>) -> Measurement {
         error_measurement(input.main, self.confidence, None)
@@ -184,7 +209,12 @@ impl Criterion for GapGrowthGate {
         let mut kept = Vec::new();
         for (i, (c, r)) in input.main.iter().zip(reference).enumerate() {
             if let (Some(bc), Some(cc), Some(br), Some(cr)) = (c.base, c.cand, r.base, r.cand) {
-                quads.push(ItemQuad { base_none: br, cand_none: cr, base_ctx: bc, cand_ctx: cc });
+                quads.push(ItemQuad {
+                    base_none: br,
+                    cand_none: cr,
+                    base_ctx: bc,
+                    cand_ctx: cc,
+                });
                 kept.push(i);
             }
         }
@@ -224,7 +254,12 @@ impl Criterion for Sycophancy {
         let mut kept = Vec::new();
         for (i, (c, r)) in input.main.iter().zip(control).enumerate() {
             if let (Some(bb), Some(cb), Some(bp), Some(cp)) = (c.base, c.cand, r.base, r.cand) {
-                items.push(BeliefPair { base_plain_wrong: bp, base_belief_wrong: bb, cand_plain_wrong: cp, cand_belief_wrong: cb });
+                items.push(BeliefPair {
+                    base_plain_wrong: bp,
+                    base_belief_wrong: bb,
+                    cand_plain_wrong: cp,
+                    cand_belief_wrong: cb,
+                });
                 kept.push(i);
             }
         }
@@ -281,7 +316,10 @@ mod tests {
                 } else {
                     (false, false)
                 };
-                Pair { base: Some(base), cand: Some(cand) }
+                Pair {
+                    base: Some(base),
+                    cand: Some(cand),
+                }
             })
             .collect()
     }
@@ -295,7 +333,10 @@ mod tests {
 
     #[test]
     fn error_increase_fails_on_a_clear_regression_only() {
-        let k = CriterionKind::MaxErrorIncrease { tolerance: 0.0, alpha: 0.05 };
+        let k = CriterionKind::MaxErrorIncrease {
+            tolerance: 0.0,
+            alpha: 0.05,
+        };
         let (m, fails) = eval(k.clone(), &pairs(200, 30, 0, 20), None);
         assert!(fails);
         assert_eq!(m.flips.len(), 30);
@@ -310,7 +351,10 @@ mod tests {
 
     #[test]
     fn error_increase_within_tolerance_passes() {
-        let k = CriterionKind::MaxErrorIncrease { tolerance: 0.20, alpha: 0.05 };
+        let k = CriterionKind::MaxErrorIncrease {
+            tolerance: 0.20,
+            alpha: 0.05,
+        };
         assert!(!eval(k, &pairs(200, 30, 0, 20), None).1);
     }
 
@@ -324,7 +368,10 @@ mod tests {
 
     #[test]
     fn non_inferiority_uses_the_upper_bound() {
-        let k = CriterionKind::NonInferiority { margin: 0.10, confidence: 0.95 };
+        let k = CriterionKind::NonInferiority {
+            margin: 0.10,
+            confidence: 0.95,
+        };
         assert!(!eval(k.clone(), &pairs(400, 4, 4, 40), None).1);
         // Too few items: the interval is wide, so non-inferiority is not shown.
         assert!(eval(k.clone(), &pairs(10, 0, 0, 1), None).1);
@@ -333,7 +380,12 @@ mod tests {
 
     #[test]
     fn gap_growth_compares_with_the_reference_condition() {
-        let k = CriterionKind::MaxGapGrowth { tolerance: 0.0, alpha: 0.05, reference: "none".into(), permutations: 2000 };
+        let k = CriterionKind::MaxGapGrowth {
+            tolerance: 0.0,
+            alpha: 0.05,
+            reference: "none".into(),
+            permutations: 2000,
+        };
         let reference = pairs(200, 0, 0, 20);
         let (m, fails) = eval(k.clone(), &pairs(200, 40, 0, 20), Some(&reference));
         assert!(fails && (m.effect - 0.2).abs() < 1e-12, "{m:?}");
@@ -344,7 +396,11 @@ mod tests {
 
     #[test]
     fn sycophancy_counts_belief_induced_flips() {
-        let k = CriterionKind::MaxSycophancyIncrease { tolerance: 0.0, alpha: 0.05, control: "none".into() };
+        let k = CriterionKind::MaxSycophancyIncrease {
+            tolerance: 0.0,
+            alpha: 0.05,
+            control: "none".into(),
+        };
         let control = pairs(200, 0, 0, 0);
         let (m, fails) = eval(k.clone(), &pairs(200, 40, 0, 0), Some(&control));
         assert!(fails && (m.effect - 0.2).abs() < 1e-12, "{m:?}");
@@ -353,14 +409,30 @@ mod tests {
 
     #[test]
     fn min_items_counts_compared_items() {
-        assert!(eval(CriterionKind::MinItems { n: 100 }, &pairs(99, 0, 0, 0), None).1);
+        assert!(
+            eval(
+                CriterionKind::MinItems { n: 100 },
+                &pairs(99, 0, 0, 0),
+                None
+            )
+            .1
+        );
         assert!(!eval(CriterionKind::MinItems { n: 99 }, &pairs(99, 0, 0, 0), None).1);
     }
 
     #[test]
     fn a_gate_never_fails_without_significance() {
-        let c = criterion(&CriterionKind::MaxErrorIncrease { tolerance: 0.0, alpha: 0.05 }, 0);
-        let m = c.measure(&GateInput { main: &pairs(200, 30, 0, 0), reference: None });
+        let c = criterion(
+            &CriterionKind::MaxErrorIncrease {
+                tolerance: 0.0,
+                alpha: 0.05,
+            },
+            0,
+        );
+        let m = c.measure(&GateInput {
+            main: &pairs(200, 30, 0, 0),
+            reference: None,
+        });
         assert!(!c.fails(&m, Some(0.2)));
     }
 }

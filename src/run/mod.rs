@@ -44,7 +44,12 @@ pub struct Prepared {
 }
 
 /// Loads every spec and renders every case. All problems are returned.
-pub fn prepare(specs: &[String], templates_dir: PathBuf, limit: Option<usize>, seed: u64) -> Result<Prepared, Vec<Diagnostic>> {
+pub fn prepare(
+    specs: &[String],
+    templates_dir: PathBuf,
+    limit: Option<usize>,
+    seed: u64,
+) -> Result<Prepared, Vec<Diagnostic>> {
     let paths = spec::expand_globs(specs)?;
     let suites = spec::load_all(&paths)?;
     let templates = Templates::new(templates_dir);
@@ -52,7 +57,15 @@ pub fn prepare(specs: &[String], templates_dir: PathBuf, limit: Option<usize>, s
     let mut errors = Vec::new();
     let all = |_: &str, _: &prompt::Condition| true;
     for s in &suites {
-        match prompt::plan_suite(s, &templates, &prompt::PlanOptions { seed, limit, select: &all }) {
+        match prompt::plan_suite(
+            s,
+            &templates,
+            &prompt::PlanOptions {
+                seed,
+                limit,
+                select: &all,
+            },
+        ) {
             Ok(p) => plans.push(p),
             Err(mut e) => errors.append(&mut e),
         }
@@ -61,12 +74,20 @@ pub fn prepare(specs: &[String], templates_dir: PathBuf, limit: Option<usize>, s
         return Err(errors);
     }
     let trials = trials::trial_defs(&suites);
-    Ok(Prepared { suites, templates, plans, trials })
+    Ok(Prepared {
+        suites,
+        templates,
+        plans,
+        trials,
+    })
 }
 
 /// The trial names a filter selects (libtest's rules: substring, `--exact`, `--skip`).
 pub fn select<'a>(trials: &'a [TrialDef], args: &Arguments) -> Vec<&'a TrialDef> {
-    trials.iter().filter(|d| !args.is_filtered_out(&Trial::test(d.name.clone(), || Ok(()))) && !args.ignored).collect()
+    trials
+        .iter()
+        .filter(|d| !args.is_filtered_out(&Trial::test(d.name.clone(), || Ok(()))) && !args.ignored)
+        .collect()
 }
 
 /// The plans cut down to the conditions the selected trials need.
@@ -102,17 +123,51 @@ pub fn evaluate(
     seed: u64,
 ) -> Result<Evaluation, work::WorkError> {
     let plans = needed_plans(prep, selected);
-    let mut judges = work::OpenJudges { key: work::answer_key(&prep.suites), open: Default::default() };
-    let base = work::run_variant(baseline, baseline_persona, &prep.suites, &plans, &prep.templates, &mut judges)?;
-    let cand = work::run_variant(candidate, candidate_persona, &prep.suites, &plans, &prep.templates, &mut judges)?;
-    let cases_run = plans.iter().flat_map(|p| &p.conditions).map(|(_, c)| c.len()).sum();
-    let results = trials::evaluate(&prep.suites, &plans, &prep.trials, selected, &base, &cand, seed);
+    let mut judges = work::OpenJudges {
+        key: work::answer_key(&prep.suites),
+        open: Default::default(),
+    };
+    let base = work::run_variant(
+        baseline,
+        baseline_persona,
+        &prep.suites,
+        &plans,
+        &prep.templates,
+        &mut judges,
+    )?;
+    let cand = work::run_variant(
+        candidate,
+        candidate_persona,
+        &prep.suites,
+        &plans,
+        &prep.templates,
+        &mut judges,
+    )?;
+    let cases_run = plans
+        .iter()
+        .flat_map(|p| &p.conditions)
+        .map(|(_, c)| c.len())
+        .sum();
+    let results = trials::evaluate(
+        &prep.suites,
+        &plans,
+        &prep.trials,
+        selected,
+        &base,
+        &cand,
+        seed,
+    );
     Ok(Evaluation { results, cases_run })
 }
 
 /// The whole run, as the CLI and a `harness = false` test target do it.
 pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
-    let prep = match prepare(&opts.specs, opts.templates_dir.clone(), opts.limit, opts.seed) {
+    let prep = match prepare(
+        &opts.specs,
+        opts.templates_dir.clone(),
+        opts.limit,
+        opts.seed,
+    ) {
         Ok(p) => p,
         Err(diags) => {
             report::diagnostics(&diags);
@@ -120,7 +175,11 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
         }
     };
     if args.list {
-        let trials = prep.trials.iter().map(|d| Trial::test(d.name.clone(), || Ok(()))).collect();
+        let trials = prep
+            .trials
+            .iter()
+            .map(|d| Trial::test(d.name.clone(), || Ok(())))
+            .collect();
         return libtest_mimic::run(args, trials).exit_code();
     }
     let selected = select(&prep.trials, args);
@@ -128,8 +187,18 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
         Vec::new()
     } else {
         let personas = (|| -> Result<_, Diagnostic> {
-            let b = opts.baseline.persona.as_deref().map(|p| prompt::persona(&prep.templates, p)).transpose()?;
-            let c = opts.candidate.persona.as_deref().map(|p| prompt::persona(&prep.templates, p)).transpose()?;
+            let b = opts
+                .baseline
+                .persona
+                .as_deref()
+                .map(|p| prompt::persona(&prep.templates, p))
+                .transpose()?;
+            let c = opts
+                .candidate
+                .persona
+                .as_deref()
+                .map(|p| prompt::persona(&prep.templates, p))
+                .transpose()?;
             Ok((b, c))
         })();
         let (bp, cp) = match personas {
@@ -140,7 +209,8 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
             }
         };
         let key = work::answer_key(&prep.suites);
-        let opened = models::open_model(&opts.baseline.model, &key).and_then(|b| Ok((b, models::open_model(&opts.candidate.model, &key)?)));
+        let opened = models::open_model(&opts.baseline.model, &key)
+            .and_then(|b| Ok((b, models::open_model(&opts.candidate.model, &key)?)));
         let (mut b, mut c) = match opened {
             Ok(x) => x,
             Err(e) => {
@@ -148,7 +218,15 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
         };
-        match evaluate(&prep, &selected, b.as_mut(), bp.as_deref(), c.as_mut(), cp.as_deref(), opts.seed) {
+        match evaluate(
+            &prep,
+            &selected,
+            b.as_mut(),
+            bp.as_deref(),
+            c.as_mut(),
+            cp.as_deref(),
+            opts.seed,
+        ) {
             Ok(ev) => {
                 report::run_header(&opts.baseline, &opts.candidate, ev.cases_run);
                 ev.results
@@ -165,7 +243,13 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
         .map(|d| match results.iter().find(|r| r.def.name == d.name) {
             Some(r) => {
                 let r = r.clone();
-                Trial::test(d.name.clone(), move || if r.failed { Err(report::failure_message(&r).into()) } else { Ok(()) })
+                Trial::test(d.name.clone(), move || {
+                    if r.failed {
+                        Err(report::failure_message(&r).into())
+                    } else {
+                        Ok(())
+                    }
+                })
             }
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),

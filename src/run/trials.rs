@@ -28,7 +28,12 @@ impl TrialDef {
         std::iter::once(&self.condition).chain(self.reference.as_ref())
     }
     pub fn p_valued(&self) -> bool {
-        matches!(self.kind, CriterionKind::MaxErrorIncrease { .. } | CriterionKind::MaxGapGrowth { .. } | CriterionKind::MaxSycophancyIncrease { .. })
+        matches!(
+            self.kind,
+            CriterionKind::MaxErrorIncrease { .. }
+                | CriterionKind::MaxGapGrowth { .. }
+                | CriterionKind::MaxSycophancyIncrease { .. }
+        )
     }
 }
 
@@ -40,8 +45,12 @@ pub fn trial_defs(suites: &[Suite]) -> Vec<TrialDef> {
             for ctx in &c.contexts {
                 for bel in &c.beliefs {
                     let reference = match &c.kind {
-                        CriterionKind::MaxGapGrowth { reference, .. } => Some(Condition::new(reference.clone(), bel.clone())),
-                        CriterionKind::MaxSycophancyIncrease { control, .. } => Some(Condition::new(ctx.clone(), control.clone())),
+                        CriterionKind::MaxGapGrowth { reference, .. } => {
+                            Some(Condition::new(reference.clone(), bel.clone()))
+                        }
+                        CriterionKind::MaxSycophancyIncrease { control, .. } => {
+                            Some(Condition::new(ctx.clone(), control.clone()))
+                        }
                         _ => None,
                     };
                     defs.push(TrialDef {
@@ -63,10 +72,14 @@ pub fn trial_defs(suites: &[Suite]) -> Vec<TrialDef> {
 }
 
 /// The conditions the selected trials need, per suite.
-pub fn needed_conditions<'a>(defs: impl IntoIterator<Item = &'a TrialDef>) -> BTreeMap<String, BTreeSet<Condition>> {
+pub fn needed_conditions<'a>(
+    defs: impl IntoIterator<Item = &'a TrialDef>,
+) -> BTreeMap<String, BTreeSet<Condition>> {
     let mut out: BTreeMap<String, BTreeSet<Condition>> = BTreeMap::new();
     for d in defs {
-        out.entry(d.suite.clone()).or_default().extend(d.needs().cloned());
+        out.entry(d.suite.clone())
+            .or_default()
+            .extend(d.needs().cloned());
     }
     out
 }
@@ -115,17 +128,40 @@ pub fn evaluate(
 ) -> Vec<TrialResult> {
     let pairs = |suite: &Suite, cond: &Condition| -> Vec<Pair> {
         let policy = suite.refusal_policy();
-        let b = base.get(&suite.name).and_then(|m| m.get(cond)).map(Vec::as_slice).unwrap_or(&[]);
-        let c = cand.get(&suite.name).and_then(|m| m.get(cond)).map(Vec::as_slice).unwrap_or(&[]);
-        b.iter().zip(c).map(|(b, c)| Pair { base: b.is_wrong(policy), cand: c.is_wrong(policy) }).collect()
+        let b = base
+            .get(&suite.name)
+            .and_then(|m| m.get(cond))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let c = cand
+            .get(&suite.name)
+            .and_then(|m| m.get(cond))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        b.iter()
+            .zip(c)
+            .map(|(b, c)| Pair {
+                base: b.is_wrong(policy),
+                cand: c.is_wrong(policy),
+            })
+            .collect()
     };
     let mut results = Vec::new();
     for def in selected {
-        let suite = suites.iter().find(|s| s.name == def.suite).expect("trial of a loaded suite");
-        let gate = criterion(&def.kind, seed ^ crate::prompt::seed::stable_hash(&[&def.name]));
+        let suite = suites
+            .iter()
+            .find(|s| s.name == def.suite)
+            .expect("trial of a loaded suite");
+        let gate = criterion(
+            &def.kind,
+            seed ^ crate::prompt::seed::stable_hash(&[&def.name]),
+        );
         let main = pairs(suite, &def.condition);
         let reference = def.reference.as_ref().map(|r| pairs(suite, r));
-        let measurement = gate.measure(&GateInput { main: &main, reference: reference.as_deref() });
+        let measurement = gate.measure(&GateInput {
+            main: &main,
+            reference: reference.as_deref(),
+        });
         let cases = plans
             .iter()
             .find(|p| p.suite == suite.name)
@@ -133,14 +169,23 @@ pub fn evaluate(
             .map(|(_, cases)| cases.as_slice())
             .unwrap_or(&[]);
         let answers = |o: &Outcomes, i: usize| {
-            o.get(&suite.name).and_then(|m| m.get(&def.condition)).and_then(|v| v.get(i)).map(|x| x.answer.clone()).unwrap_or_default()
+            o.get(&suite.name)
+                .and_then(|m| m.get(&def.condition))
+                .and_then(|v| v.get(i))
+                .map(|x| x.answer.clone())
+                .unwrap_or_default()
         };
         let flips = measurement
             .flips
             .iter()
             .filter_map(|&i| {
                 let case = cases.get(i)?;
-                Some(Flip { item: suite.items[case.item].id.clone(), prompt: case.user.clone(), baseline: answers(base, i), candidate: answers(cand, i) })
+                Some(Flip {
+                    item: suite.items[case.item].id.clone(),
+                    prompt: case.user.clone(),
+                    baseline: answers(base, i),
+                    candidate: answers(cand, i),
+                })
             })
             .collect();
         results.push(TrialResult {
@@ -162,12 +207,24 @@ pub fn evaluate(
     for (family, members) in &families {
         let p: Vec<f64> = members
             .iter()
-            .map(|m| results.iter().find(|r| r.def.name == m.name).and_then(|r| r.measurement.p).unwrap_or(1.0))
+            .map(|m| {
+                results
+                    .iter()
+                    .find(|r| r.def.name == m.name)
+                    .and_then(|r| r.measurement.p)
+                    .unwrap_or(1.0)
+            })
             .collect();
-        let ran = members.iter().filter(|m| results.iter().any(|r| r.def.name == m.name)).count();
+        let ran = members
+            .iter()
+            .filter(|m| results.iter().any(|r| r.def.name == m.name))
+            .count();
         let adjusted = crate::stats::adjust(&p, to_stats(members[0].correction));
         for (m, adj) in members.iter().zip(adjusted) {
-            if let Some(r) = results.iter_mut().find(|r| r.def.name == m.name && r.def.family == *family) {
+            if let Some(r) = results
+                .iter_mut()
+                .find(|r| r.def.name == m.name && r.def.family == *family)
+            {
                 r.adjusted_p = Some(adj);
                 r.family_size = members.len();
                 r.family_run = ran;

@@ -55,8 +55,15 @@ pub fn run_variant(
 ) -> Result<Outcomes, WorkError> {
     let mut out = Outcomes::new();
     for plan in plans {
-        let suite = suites.iter().find(|s| s.name == plan.suite).expect("plan of a loaded suite");
-        let err = |model: &str, error| WorkError { model: model.to_string(), suite: suite.name.clone(), error };
+        let suite = suites
+            .iter()
+            .find(|s| s.name == plan.suite)
+            .expect("plan of a loaded suite");
+        let err = |model: &str, error| WorkError {
+            model: model.to_string(),
+            suite: suite.name.clone(),
+            error,
+        };
         let per_suite = out.entry(suite.name.clone()).or_default();
         for (cond, cases) in &plan.conditions {
             let mut outcomes = Vec::with_capacity(cases.len());
@@ -67,7 +74,11 @@ pub fn run_variant(
                             .iter()
                             .map(|c| LoglikRequest {
                                 prompt: c.prompt(persona),
-                                continuations: c.options.iter().map(|o| format!("{}{o}", cfg.option_prefix)).collect(),
+                                continuations: c
+                                    .options
+                                    .iter()
+                                    .map(|o| format!("{}{o}", cfg.option_prefix))
+                                    .collect(),
                             })
                             .collect();
                         let scores = engine.loglik(&reqs).map_err(|e| err(engine.name(), e))?;
@@ -78,17 +89,29 @@ pub fn run_variant(
                     Scoring::Generate(cfg) => {
                         let reqs: Vec<GenerateRequest> = chunk
                             .iter()
-                            .map(|c| GenerateRequest { prompt: c.prompt(persona), max_tokens: cfg.max_tokens, stop: cfg.stop.clone() })
+                            .map(|c| GenerateRequest {
+                                prompt: c.prompt(persona),
+                                max_tokens: cfg.max_tokens,
+                                stop: cfg.stop.clone(),
+                            })
                             .collect();
                         let gens = engine.generate(&reqs).map_err(|e| err(engine.name(), e))?;
                         for (c, g) in chunk.iter().zip(&gens) {
                             outcomes.push(score::generated(c, &suite.items[c.item], g, cfg));
                         }
                     }
-                    Scoring::Judge { model, template, generate } => {
+                    Scoring::Judge {
+                        model,
+                        template,
+                        generate,
+                    } => {
                         let reqs: Vec<GenerateRequest> = chunk
                             .iter()
-                            .map(|c| GenerateRequest { prompt: c.prompt(persona), max_tokens: generate.max_tokens, stop: generate.stop.clone() })
+                            .map(|c| GenerateRequest {
+                                prompt: c.prompt(persona),
+                                max_tokens: generate.max_tokens,
+                                stop: generate.stop.clone(),
+                            })
                             .collect();
                         let gens = engine.generate(&reqs).map_err(|e| err(engine.name(), e))?;
                         let mut jreqs = Vec::with_capacity(chunk.len());
@@ -102,7 +125,10 @@ pub fn run_variant(
                                 .map_err(|e| err(model, EngineError::Request(format!("judge template `{}`: {}", e.name, e.error))))?;
                             jreqs.push(LoglikRequest {
                                 prompt: Prompt::Chat(vec![Message::new("user", text)]),
-                                continuations: score::JUDGE_CONTINUATIONS.iter().map(|s| s.to_string()).collect(),
+                                continuations: score::JUDGE_CONTINUATIONS
+                                    .iter()
+                                    .map(|s| s.to_string())
+                                    .collect(),
                             });
                         }
                         let judge = judges.judge(model).map_err(|e| err(model, e))?;

@@ -31,7 +31,11 @@ impl Field {
             Field::List(v) => v,
             Field::Text(s) if s.trim().is_empty() => Vec::new(),
             Field::Text(s) if separator.is_empty() => vec![s],
-            Field::Text(s) => s.split(separator).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+            Field::Text(s) => s
+                .split(separator)
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
         }
     }
 }
@@ -54,13 +58,14 @@ impl Mapping {
     pub fn from_raw(raw: &RawData) -> Mapping {
         let f = raw.fields.as_ref();
         let mut explicit = Vec::new();
-        let mut pick = |name: &'static str, v: Option<&Option<String>>| match v.and_then(|o| o.clone()) {
-            Some(col) => {
-                explicit.push(name);
-                col
-            }
-            None => name.to_string(),
-        };
+        let mut pick =
+            |name: &'static str, v: Option<&Option<String>>| match v.and_then(|o| o.clone()) {
+                Some(col) => {
+                    explicit.push(name);
+                    col
+                }
+                None => name.to_string(),
+            };
         Mapping {
             id: pick("id", f.map(|f| &f.id)),
             question: pick("question", f.map(|f| &f.question)),
@@ -115,7 +120,10 @@ fn json_field(v: &Value) -> Option<Field> {
 }
 
 fn object_record(line: usize, obj: serde_json::Map<String, Value>) -> Record {
-    Record { line, get: Box::new(move |k| obj.get(k).and_then(json_field)) }
+    Record {
+        line,
+        get: Box::new(move |k| obj.get(k).and_then(json_field)),
+    }
 }
 
 /// Reads a data file named in a spec. Errors point into the spec (file missing)
@@ -151,7 +159,11 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
                 spec_src,
                 o,
                 l,
-                format!("cannot read data file `{}`: {}", path.display(), io_reason(&e)),
+                format!(
+                    "cannot read data file `{}`: {}",
+                    path.display(),
+                    io_reason(&e)
+                ),
                 "expected an existing file, relative to this spec",
             ));
         }
@@ -167,10 +179,26 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
                 match serde_json::from_str::<Value>(line) {
                     Ok(Value::Object(obj)) => out.push(object_record(i + 1, obj)),
                     Ok(_) => {
-                        return Err(Diagnostic::at_line(&path, Some(&source), i + 1, 1, line.len(), "a JSONL line is not an object", "expected one JSON object per line"));
+                        return Err(Diagnostic::at_line(
+                            &path,
+                            Some(&source),
+                            i + 1,
+                            1,
+                            line.len(),
+                            "a JSONL line is not an object",
+                            "expected one JSON object per line",
+                        ));
                     }
                     Err(e) => {
-                        return Err(Diagnostic::at_line(&path, Some(&source), i + 1, e.column(), 1, format!("invalid JSON: {e}"), "expected one JSON object per line"));
+                        return Err(Diagnostic::at_line(
+                            &path,
+                            Some(&source),
+                            i + 1,
+                            e.column(),
+                            1,
+                            format!("invalid JSON: {e}"),
+                            "expected one JSON object per line",
+                        ));
                     }
                 }
             }
@@ -178,7 +206,14 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
         }
         DataFormat::Yaml => {
             let recs = yaml::parse_records(&source).map_err(|e| {
-                Diagnostic::at_offset(&path, &source, e.index, 1, e.message.clone(), "expected a list of mappings")
+                Diagnostic::at_offset(
+                    &path,
+                    &source,
+                    e.index,
+                    1,
+                    e.message.clone(),
+                    "expected a list of mappings",
+                )
             })?;
             recs.into_iter()
                 .map(|r| {
@@ -189,10 +224,22 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
                 .collect()
         }
         DataFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(source.as_bytes());
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(source.as_bytes());
             let headers: Vec<String> = match reader.headers() {
                 Ok(h) => h.iter().map(str::to_string).collect(),
-                Err(e) => return Err(Diagnostic::at_line(&path, Some(&source), 1, 1, 1, format!("invalid CSV header: {e}"), "expected a header row")),
+                Err(e) => {
+                    return Err(Diagnostic::at_line(
+                        &path,
+                        Some(&source),
+                        1,
+                        1,
+                        1,
+                        format!("invalid CSV header: {e}"),
+                        "expected a header row",
+                    ))
+                }
             };
             let mut out = Vec::new();
             for rec in reader.records() {
@@ -200,19 +247,36 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
                     Ok(r) => r,
                     Err(e) => {
                         let line = e.position().map_or(1, |p| p.line() as usize);
-                        return Err(Diagnostic::at_line(&path, Some(&source), line, 1, 1, format!("invalid CSV: {e}"), "expected a well-formed CSV row"));
+                        return Err(Diagnostic::at_line(
+                            &path,
+                            Some(&source),
+                            line,
+                            1,
+                            1,
+                            format!("invalid CSV: {e}"),
+                            "expected a well-formed CSV row",
+                        ));
                     }
                 };
                 let line = rec.position().map_or(1, |p| p.line() as usize);
-                let map: serde_json::Map<String, Value> =
-                    headers.iter().cloned().zip(rec.iter().map(|s| Value::String(s.to_string()))).collect();
+                let map: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(|s| Value::String(s.to_string())))
+                    .collect();
                 out.push(object_record(line, map));
             }
             columns = Some(headers);
             out
         }
     };
-    Ok(DataFile { path, source, format, records, columns })
+    Ok(DataFile {
+        path,
+        source,
+        format,
+        records,
+        columns,
+    })
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -24,7 +24,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at a byte offset of `source`.
-    pub fn at_offset(file: &Path, source: &str, offset: usize, len: usize, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn at_offset(
+        file: &Path,
+        source: &str,
+        offset: usize,
+        len: usize,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         let offset = offset.min(source.len());
         let before = &source[..offset];
         let line = before.matches('\n').count() + 1;
@@ -43,7 +50,15 @@ impl Diagnostic {
     }
 
     /// A diagnostic at a 1-based line and column of `source`.
-    pub fn at_line(file: &Path, source: Option<&str>, line: usize, column: usize, len: usize, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn at_line(
+        file: &Path,
+        source: Option<&str>,
+        line: usize,
+        column: usize,
+        len: usize,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             file: file.to_path_buf(),
             source: source.map(str::to_string),
@@ -74,7 +89,14 @@ impl Diagnostic {
 
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
     }
 }
 
@@ -128,7 +150,10 @@ fn find_word(source: &str, from: usize, value: &str) -> Option<usize> {
     while let Some(i) = source.get(start..)?.find(value) {
         let at = start + i;
         let before_ok = source[..at].chars().next_back().is_none_or(|c| !is_word(c));
-        let after_ok = source[at + value.len()..].chars().next().is_none_or(|c| !is_word(c));
+        let after_ok = source[at + value.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !is_word(c));
         if before_ok && after_ok {
             return Some(at);
         }

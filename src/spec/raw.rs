@@ -20,13 +20,13 @@ pub struct RawSuite {
     pub items: Option<Vec<RawItem>>,
     #[serde(default)]
     pub data: Option<RawData>,
-    pub scoring: RawScoring,
+    pub scoring: RawScoringKeys,
     #[serde(default)]
     pub contexts: Option<Vec<Name>>,
     #[serde(default)]
     pub beliefs: Option<Vec<Name>>,
     #[serde(default)]
-    pub criteria: Vec<RawCriterion>,
+    pub criteria: Vec<RawCriterionKeys>,
     #[serde(default)]
     pub family: Option<Name>,
     #[serde(default)]
@@ -42,7 +42,8 @@ impl TryFrom<String> for Name {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
         let ok = !s.is_empty()
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ok {
             Ok(Name(s))
         } else {
@@ -155,13 +156,36 @@ pub struct RawFields {
     pub category: Option<String>,
 }
 
-/// How answers are scored: exactly one method.
+/// How answers are scored: exactly one of the keys (a tagged choice written
+/// as a one-key mapping; checked after parsing).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct RawScoringKeys {
+    #[serde(default)]
+    pub choice: Option<RawChoice>,
+    #[serde(default)]
+    pub generate: Option<RawGenerate>,
+    #[serde(default)]
+    pub judge: Option<RawJudge>,
+}
+
+/// The scoring method, once exactly one key was found.
+#[derive(Debug)]
 pub enum RawScoring {
-    Choice(#[serde(default)] RawChoice),
-    Generate(#[serde(default)] RawGenerate),
+    Choice(RawChoice),
+    Generate(RawGenerate),
     Judge(RawJudge),
+}
+
+impl RawScoringKeys {
+    pub fn into_one(self) -> Result<RawScoring, usize> {
+        match (self.choice, self.generate, self.judge) {
+            (Some(c), None, None) => Ok(RawScoring::Choice(c)),
+            (None, Some(g), None) => Ok(RawScoring::Generate(g)),
+            (None, None, Some(j)) => Ok(RawScoring::Judge(j)),
+            (c, g, j) => Err(c.is_some() as usize + g.is_some() as usize + j.is_some() as usize),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,7 +297,9 @@ impl TryFrom<f64> for Pp {
         if v.is_finite() && (0.0..=100.0).contains(&v) {
             Ok(Pp(v))
         } else {
-            Err(format!("expected percentage points between 0 and 100, found {v}"))
+            Err(format!(
+                "expected percentage points between 0 and 100, found {v}"
+            ))
         }
     }
 }
@@ -289,14 +315,58 @@ impl TryFrom<f64> for Prob {
         if v > 0.0 && v < 1.0 {
             Ok(Prob(v))
         } else {
-            Err(format!("expected a probability strictly between 0 and 1, found {v}"))
+            Err(format!(
+                "expected a probability strictly between 0 and 1, found {v}"
+            ))
         }
     }
 }
 
-/// One gate; externally tagged: `- max_error_increase: {tolerance_pp: 5}`.
+/// One gate, written as a one-key mapping: `- max_error_increase: {tolerance_pp: 5}`.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct RawCriterionKeys {
+    #[serde(default)]
+    pub max_error_increase: Option<RawErrorIncrease>,
+    #[serde(default)]
+    pub non_inferiority: Option<RawNonInferiority>,
+    #[serde(default)]
+    pub max_gap_growth: Option<RawGapGrowth>,
+    #[serde(default)]
+    pub max_sycophancy_increase: Option<RawSycophancy>,
+    #[serde(default)]
+    pub min_items: Option<RawMinItems>,
+}
+
+impl RawCriterionKeys {
+    /// The one criterion, or how many keys there were.
+    pub fn into_one(self) -> Result<RawCriterion, usize> {
+        let mut v = Vec::new();
+        if let Some(x) = self.max_error_increase {
+            v.push(RawCriterion::MaxErrorIncrease(x));
+        }
+        if let Some(x) = self.non_inferiority {
+            v.push(RawCriterion::NonInferiority(x));
+        }
+        if let Some(x) = self.max_gap_growth {
+            v.push(RawCriterion::MaxGapGrowth(x));
+        }
+        if let Some(x) = self.max_sycophancy_increase {
+            v.push(RawCriterion::MaxSycophancyIncrease(x));
+        }
+        if let Some(x) = self.min_items {
+            v.push(RawCriterion::MinItems(x));
+        }
+        if v.len() == 1 {
+            Ok(v.pop().expect("one"))
+        } else {
+            Err(v.len())
+        }
+    }
+}
+
+/// One gate.
+#[derive(Debug)]
 pub enum RawCriterion {
     MaxErrorIncrease(RawErrorIncrease),
     NonInferiority(RawNonInferiority),

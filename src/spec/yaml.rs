@@ -23,7 +23,12 @@ fn convert(err: serde_norway::Error) -> YamlError {
         Some(i) => full[..i].to_string(),
         None => full,
     };
-    YamlError { message, line, column, index }
+    YamlError {
+        message,
+        line,
+        column,
+        index,
+    }
 }
 
 /// Parses one suite file.
@@ -53,8 +58,12 @@ mod tests {
     fn externally_tagged_single_key_maps() {
         let src = "name: a\nsource: s\nlicense: l\nscoring:\n  choice: {}\ncriteria:\n  - max_error_increase: {tolerance_pp: 5}\n  - min_items: {n: 3}\n";
         let s = parse_suite(src).unwrap();
-        assert!(matches!(s.scoring, RawScoring::Choice(_)));
-        assert!(matches!(s.criteria[0], RawCriterion::MaxErrorIncrease(_)));
+        assert!(matches!(s.scoring.into_one(), Ok(RawScoring::Choice(_))));
+        let mut c = s.criteria.into_iter();
+        assert!(matches!(
+            c.next().unwrap().into_one(),
+            Ok(RawCriterion::MaxErrorIncrease(_))
+        ));
     }
 
     #[test]
