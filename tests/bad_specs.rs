@@ -9,7 +9,12 @@ const TEMPLATES: &str = "tests/fixtures/templates";
 fn rendered(file: &str) -> String {
     let path = format!("tests/fixtures/bad/{file}");
     let result = std::panic::catch_unwind(|| {
-        candor::run::prepare(&[path.clone()], PathBuf::from(TEMPLATES), None, 0)
+        candor::run::prepare(
+            std::slice::from_ref(&path),
+            PathBuf::from(TEMPLATES),
+            None,
+            0,
+        )
     });
     let Ok(result) = result else {
         panic!("{file}: loading panicked")

@@ -2,6 +2,9 @@
 //! rendered user messages. Model-independent: both variants get the same cases;
 //! a variant's persona is added as a system message by [`Case::prompt`].
 
+// Diagnostics are large but only on the cold, failing path.
+#![allow(clippy::result_large_err)]
+
 pub mod seed;
 pub mod templates;
 pub mod text;

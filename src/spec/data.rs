@@ -1,15 +1,21 @@
 //! Items from data files (JSONL, CSV, YAML) through a field mapping.
 
+// Diagnostics are large but only on the cold, failing path.
+#![allow(clippy::result_large_err)]
+
 use super::diag::{locate, Diagnostic};
 use super::raw::{DataFormat, RawData};
 use super::yaml;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// Looks a column/key up in one record.
+pub type Getter = Box<dyn Fn(&str) -> Option<Field>>;
+
 /// One record, read from a data file, with the line it started on.
 pub struct Record {
     pub line: usize,
-    pub get: Box<dyn Fn(&str) -> Option<Field>>,
+    pub get: Getter,
 }
 
 /// A field value as found in the file.

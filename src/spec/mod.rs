@@ -760,7 +760,7 @@ fn items_from_file(
                             "column `{col}` (mapped to `{field}`) is not in {}",
                             file.path.display()
                         ),
-                        &format!("expected one of: {}", cols.join(", ")),
+                        format!("expected one of: {}", cols.join(", ")),
                     )
                 } else {
                     let header = file.source.lines().next().unwrap_or("");
@@ -771,7 +771,7 @@ fn items_from_file(
                         1,
                         header.len().max(1),
                         format!("column `{col}` is missing"),
-                        &format!("expected a `{col}` column, or a `fields:` mapping in the spec"),
+                        format!("expected a `{col}` column, or a `fields:` mapping in the spec"),
                     )
                     .note(format!("read by {}", spec_path.display()))
                 };
