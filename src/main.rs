@@ -1,24 +1,39 @@
+//! The `candor` command: a thin dispatcher over the library.
 
-use candor::import::WeightFormat;
+use candor::run::{self, RunOptions, VariantSpec};
+use candor::spec::config::RawConfig;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(name = "candor", version, about = "Catches warmth-induced reliability regressions in language models")]
+/// Catches warmth-induced reliability regressions: runs the spec suites on a
+/// baseline and a candidate model and reports each regression as a failing test.
+///
+/// Exit codes: 0 all gates passed, 101 a gate failed, 2 a spec, template or model error.
+#[derive(Parser, Debug)]
+#[command(name = "candor", version, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug)]
 enum Command {
+    /// Validate specs; list their conditions and each gate's minimum detectable effect.
+    Check {
+        /// Spec files or globs (default: from candor.yaml, else specs/*.yaml).
+        specs: Vec<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Import a Llama-architecture GGUF file into an ONNX model directory.
     ImportGguf {
         file: PathBuf,
         out_dir: PathBuf,
         #[arg(long, value_enum, default_value = "f32")]
-        weights: WeightFormat,
+        weights: candor::import::WeightFormat,
     },
     /// Show how a model tokenizes a prompt, its top next tokens, and optionally a greedy continuation.
     Model(candor::report::model::ModelArgs),
@@ -26,19 +41,167 @@ enum Command {
     Bench(candor::report::bench::BenchArgs),
 }
 
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Baseline model: a directory, `default`, or `fake:...`.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Candidate model: a directory, `default`, or `fake:...`.
+    #[arg(long)]
+    candidate: Option<String>,
+    /// Baseline persona (templates/personas/NAME.j2); `none` for no persona.
+    #[arg(long)]
+    baseline_persona: Option<String>,
+    /// Candidate persona (templates/personas/NAME.j2); `none` for no persona.
+    #[arg(long)]
+    candidate_persona: Option<String>,
+    /// Spec glob (repeatable).
+    #[arg(long)]
+    specs: Vec<String>,
+    /// At most N items per suite (turns off the quick profile).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Every item and condition (the default is a quick profile: a few hundred cases per suite).
+    #[arg(long)]
+    full: bool,
+    /// Seed for statement and belief choice and permutation tests.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// libtest arguments: a filter, --list, --exact, --skip, --format json, ...
+    #[command(flatten)]
+    libtest: libtest_mimic::Arguments,
+}
+
+/// The project root: the nearest directory (from the current one up) with a candor.yaml.
+fn project_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|d| d.join("candor.yaml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
+}
+
+fn relative(root: &Path, p: &str) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let full = root.join(p);
+    full.strip_prefix(&cwd)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| full.display().to_string())
+}
+
+fn load_config(root: &Path) -> Result<RawConfig, String> {
+    let path = root.join("candor.yaml");
+    match std::fs::read_to_string(&path) {
+        Err(_) => Ok(RawConfig::default()),
+        Ok(src) => candor::spec::yaml::parse_config(&src)
+            .map_err(|e| format!("candor.yaml:{}:{}: {}", e.line, e.column, e.message)),
+    }
+}
+
+fn persona(arg: Option<String>, config: Option<String>) -> Option<String> {
+    match arg {
+        Some(p) if p == "none" => None,
+        Some(p) => Some(p),
+        None => config,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let root = project_root();
+    let config = match load_config(&root) {
+        Ok(c) => c,
+        Err(e) => {
+            candor::report::model_error(&e);
+            return ExitCode::from(run::EXIT_ERROR);
+        }
+    };
+    let templates_dir = PathBuf::from(relative(
+        &root,
+        config.templates.as_deref().unwrap_or("templates"),
+    ));
+    let default_specs = || {
+        vec![relative(
+            &root,
+            config.specs.as_deref().unwrap_or("specs/*.yaml"),
+        )]
+    };
     match cli.command {
-        Command::ImportGguf { file, out_dir, weights } => {
-            match candor::import::import_gguf(&file, &out_dir, weights, &mut |s| eprintln!("import: {s}")) {
+        Some(Command::ImportGguf {
+            file,
+            out_dir,
+            weights,
+        }) => {
+            match candor::import::import_gguf(&file, &out_dir, weights, &mut |s| {
+                eprintln!("import: {s}")
+            }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
+                    candor::report::model_error(&e.to_string());
+                    ExitCode::from(run::EXIT_ERROR)
                 }
             }
         }
-        Command::Model(args) => candor::report::model::run(&args),
-        Command::Bench(args) => candor::report::bench::run(&args),
+        Some(Command::Model(args)) => candor::report::model::run(&args),
+        Some(Command::Bench(args)) => candor::report::bench::run(&args),
+        Some(Command::Check { specs, limit }) => {
+            let specs = if specs.is_empty() {
+                default_specs()
+            } else {
+                specs
+            };
+            match run::prepare(&specs, templates_dir, limit, config.seed.unwrap_or(0)) {
+                Ok(p) => {
+                    print!(
+                        "{}",
+                        candor::report::check_listing(&p.suites, &p.trials, limit)
+                    );
+                    println!("ok: {} suites, {} trials", p.suites.len(), p.trials.len());
+                    ExitCode::SUCCESS
+                }
+                Err(d) => {
+                    candor::report::diagnostics(&d);
+                    ExitCode::from(run::EXIT_ERROR)
+                }
+            }
+        }
+        None => {
+            let a = cli.run;
+            let base_cfg = config.baseline.clone();
+            let cand_cfg = config.candidate.clone();
+            let opts = RunOptions {
+                specs: if a.specs.is_empty() {
+                    default_specs()
+                } else {
+                    a.specs
+                },
+                templates_dir,
+                baseline: VariantSpec {
+                    model: a
+                        .baseline
+                        .or(base_cfg.as_ref().map(|v| v.model.clone()))
+                        .unwrap_or_else(|| "default".into()),
+                    persona: persona(a.baseline_persona, base_cfg.and_then(|v| v.persona)),
+                },
+                candidate: VariantSpec {
+                    model: a
+                        .candidate
+                        .or(cand_cfg.as_ref().map(|v| v.model.clone()))
+                        .unwrap_or_else(|| "default".into()),
+                    persona: persona(
+                        a.candidate_persona,
+                        cand_cfg.map_or(Some("warm".into()), |v| v.persona),
+                    ),
+                },
+                limit: a.limit,
+                quick: if a.full || a.limit.is_some() {
+                    None
+                } else {
+                    Some(run::QUICK_CASES_PER_SUITE)
+                },
+                seed: a.seed.or(config.seed).unwrap_or(0),
+            };
+            run::run(&opts, &a.libtest)
+        }
     }
 }

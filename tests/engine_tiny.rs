@@ -1,25 +1,52 @@
 //! The ONNX Runtime engine on tiny random models written by candor's own graph
 //! builder: KV cache, batching, padding and scoring must agree with plain recomputation.
 
-use candor::engine::{Engine, EngineError, EngineOptions, FinishReason, GenerateRequest, LoglikRequest, Message, OrtEngine, Prompt};
+use candor::engine::{
+    Engine, EngineError, EngineOptions, FinishReason, GenerateRequest, LoglikRequest, Message,
+    OrtEngine, Prompt,
+};
 use candor::import::tiny::{self, TinySpec};
 use std::path::Path;
 
 fn model(dir: &Path, spec: TinySpec) -> OrtEngine {
     tiny::write(dir, &spec).unwrap();
-    OrtEngine::load(dir, EngineOptions { threads: 1, ..Default::default() }, &mut |_| {}).unwrap()
+    OrtEngine::load(
+        dir,
+        EngineOptions {
+            threads: 1,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
 fn tiny_model_runs_and_kv_cache_equals_recomputation() {
     let t = tempfile::tempdir().unwrap();
-    let mut kv = model(&t.path().join("kv"), TinySpec { seed: 7, ..Default::default() });
-    let mut nokv = model(&t.path().join("nokv"), TinySpec { seed: 7, kv_cache: false, ..Default::default() });
+    let mut kv = model(
+        &t.path().join("kv"),
+        TinySpec {
+            seed: 7,
+            ..Default::default()
+        },
+    );
+    let mut nokv = model(
+        &t.path().join("nokv"),
+        TinySpec {
+            seed: 7,
+            kv_cache: false,
+            ..Default::default()
+        },
+    );
     assert!(kv.has_kv_cache());
     assert!(!nokv.has_kv_cache());
     let ids = kv.model.encode("the answer is there in the sea").unwrap();
@@ -29,29 +56,63 @@ fn tiny_model_runs_and_kv_cache_equals_recomputation() {
     for (x, y) in a.iter().zip(&b) {
         assert!(max_abs_diff(x, y) <= 1e-4);
     }
-    let reqs = vec![LoglikRequest { prompt: Prompt::Raw("Q: what is the sea?\nA:".into()), continuations: vec![" water".into(), " a big thing".into(), " x".into()] }];
+    let reqs = vec![LoglikRequest {
+        prompt: Prompt::Raw("Q: what is the sea?\nA:".into()),
+        continuations: vec![" water".into(), " a big thing".into(), " x".into()],
+    }];
     let s1 = kv.loglik(&reqs).unwrap();
     let s2 = nokv.loglik(&reqs).unwrap();
     for (x, y) in s1[0].iter().zip(&s2[0]) {
         assert!((x.logprob - y.logprob).abs() < 1e-4, "{x:?} vs {y:?}");
         assert_eq!(x.n_tokens, y.n_tokens);
     }
-    let g = GenerateRequest { prompt: Prompt::Raw("once upon a time".into()), max_tokens: 12, stop: vec![] };
-    assert_eq!(kv.generate(std::slice::from_ref(&g)).unwrap(), nokv.generate(&[g]).unwrap());
+    let g = GenerateRequest {
+        prompt: Prompt::Raw("once upon a time".into()),
+        max_tokens: 12,
+        stop: vec![],
+    };
+    assert_eq!(
+        kv.generate(std::slice::from_ref(&g)).unwrap(),
+        nokv.generate(&[g]).unwrap()
+    );
 }
 
 #[test]
 fn loglik_equals_sum_from_full_logits_and_batching_changes_nothing() {
     let t = tempfile::tempdir().unwrap();
-    let mut m = model(t.path(), TinySpec { seed: 3, layers: 3, ..Default::default() });
-    let prompts = ["Q: where is the river?\nA:", "a much longer prompt with many words in it, to force padding of the others:", "hi"];
-    let conts = vec![" in the valley".to_string(), " north".to_string(), " it is not there at all".to_string()];
-    let reqs: Vec<LoglikRequest> = prompts.iter().map(|p| LoglikRequest { prompt: Prompt::Raw(p.to_string()), continuations: conts.clone() }).collect();
+    let mut m = model(
+        t.path(),
+        TinySpec {
+            seed: 3,
+            layers: 3,
+            ..Default::default()
+        },
+    );
+    let prompts = [
+        "Q: where is the river?\nA:",
+        "a much longer prompt with many words in it, to force padding of the others:",
+        "hi",
+    ];
+    let conts = vec![
+        " in the valley".to_string(),
+        " north".to_string(),
+        " it is not there at all".to_string(),
+    ];
+    let reqs: Vec<LoglikRequest> = prompts
+        .iter()
+        .map(|p| LoglikRequest {
+            prompt: Prompt::Raw(p.to_string()),
+            continuations: conts.clone(),
+        })
+        .collect();
     let batched = m.loglik(&reqs).unwrap();
     for (r, req) in reqs.iter().enumerate() {
         let one = m.loglik(std::slice::from_ref(req)).unwrap();
         for (c, cont) in conts.iter().enumerate() {
-            assert!((batched[r][c].logprob - one[0][c].logprob).abs() < 1e-4, "batched vs single: {r} {c}");
+            assert!(
+                (batched[r][c].logprob - one[0][c].logprob).abs() < 1e-4,
+                "batched vs single: {r} {c}"
+            );
             // The sum of log-softmax over full-sequence logits.
             let (p, ct) = m.model.encode_pair(prompts[r], cont).unwrap();
             let all: Vec<u32> = p.iter().chain(&ct).copied().collect();
@@ -60,10 +121,19 @@ fn loglik_equals_sum_from_full_logits_and_batching_changes_nothing() {
             for (j, &tok) in ct.iter().enumerate() {
                 let row = &logits[p.len() + j - 1];
                 let max = row.iter().copied().fold(f32::MIN, f32::max) as f64;
-                let lse = max + row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln();
+                let lse = max
+                    + row
+                        .iter()
+                        .map(|&x| (x as f64 - max).exp())
+                        .sum::<f64>()
+                        .ln();
                 want += row[tok as usize] as f64 - lse;
             }
-            assert!((batched[r][c].logprob - want).abs() < 1e-4, "{} vs {want}", batched[r][c].logprob);
+            assert!(
+                (batched[r][c].logprob - want).abs() < 1e-4,
+                "{} vs {want}",
+                batched[r][c].logprob
+            );
             assert_eq!(batched[r][c].n_tokens, ct.len());
         }
     }
@@ -72,22 +142,50 @@ fn loglik_equals_sum_from_full_logits_and_batching_changes_nothing() {
 #[test]
 fn left_padded_equals_unpadded_and_batched_generation_equals_single() {
     let t = tempfile::tempdir().unwrap();
-    let mut m = model(t.path(), TinySpec { seed: 11, ..Default::default() });
-    let reqs: Vec<GenerateRequest> = ["a", "the sea and the river", "once there was a very long sentence indeed"]
-        .iter()
-        .map(|p| GenerateRequest { prompt: Prompt::Raw(p.to_string()), max_tokens: 10, stop: vec![] })
-        .collect();
+    let mut m = model(
+        t.path(),
+        TinySpec {
+            seed: 11,
+            ..Default::default()
+        },
+    );
+    let reqs: Vec<GenerateRequest> = [
+        "a",
+        "the sea and the river",
+        "once there was a very long sentence indeed",
+    ]
+    .iter()
+    .map(|p| GenerateRequest {
+        prompt: Prompt::Raw(p.to_string()),
+        max_tokens: 10,
+        stop: vec![],
+    })
+    .collect();
     let batched = m.generate(&reqs).unwrap();
     for (r, req) in reqs.iter().enumerate() {
-        assert_eq!(batched[r], m.generate(std::slice::from_ref(req)).unwrap()[0]);
+        assert_eq!(
+            batched[r],
+            m.generate(std::slice::from_ref(req)).unwrap()[0]
+        );
     }
     // Padding: the short prompt's next-token scores are the same alone and in a padded batch.
     let cont = vec![" the".to_string()];
-    let alone = m.loglik(&[LoglikRequest { prompt: Prompt::Raw("a".into()), continuations: cont.clone() }]).unwrap();
+    let alone = m
+        .loglik(&[LoglikRequest {
+            prompt: Prompt::Raw("a".into()),
+            continuations: cont.clone(),
+        }])
+        .unwrap();
     let padded = m
         .loglik(&[
-            LoglikRequest { prompt: Prompt::Raw("a".into()), continuations: cont.clone() },
-            LoglikRequest { prompt: Prompt::Raw("a long prompt that pads the short one on the left".into()), continuations: cont },
+            LoglikRequest {
+                prompt: Prompt::Raw("a".into()),
+                continuations: cont.clone(),
+            },
+            LoglikRequest {
+                prompt: Prompt::Raw("a long prompt that pads the short one on the left".into()),
+                continuations: cont,
+            },
         ])
         .unwrap();
     assert!((alone[0][0].logprob - padded[0][0].logprob).abs() < 1e-4);
@@ -96,8 +194,21 @@ fn left_padded_equals_unpadded_and_batched_generation_equals_single() {
 #[test]
 fn generation_stops_at_limit_stop_string_and_eos() {
     let t = tempfile::tempdir().unwrap();
-    let mut m = model(t.path(), TinySpec { seed: 5, ..Default::default() });
-    let free = m.generate(&[GenerateRequest { prompt: Prompt::Raw("hello".into()), max_tokens: 8, stop: vec![] }]).unwrap().remove(0);
+    let mut m = model(
+        t.path(),
+        TinySpec {
+            seed: 5,
+            ..Default::default()
+        },
+    );
+    let free = m
+        .generate(&[GenerateRequest {
+            prompt: Prompt::Raw("hello".into()),
+            max_tokens: 8,
+            stop: vec![],
+        }])
+        .unwrap()
+        .remove(0);
     if free.finish == FinishReason::Length {
         assert_eq!(free.n_tokens, 8);
     }
@@ -105,11 +216,27 @@ fn generation_stops_at_limit_stop_string_and_eos() {
     // A stop string taken from the free-running text must cut the text right before it.
     if free.text.chars().count() >= 4 {
         let stop: String = free.text.chars().skip(2).take(2).collect();
-        let g = m.generate(&[GenerateRequest { prompt: Prompt::Raw("hello".into()), max_tokens: 8, stop: vec![stop.clone()] }]).unwrap().remove(0);
+        let g = m
+            .generate(&[GenerateRequest {
+                prompt: Prompt::Raw("hello".into()),
+                max_tokens: 8,
+                stop: vec![stop.clone()],
+            }])
+            .unwrap()
+            .remove(0);
         assert_eq!(g.finish, FinishReason::Stop);
-        assert!(free.text.starts_with(&g.text) && !g.text.contains(&stop), "{g:?} {stop:?}");
+        assert!(
+            free.text.starts_with(&g.text) && !g.text.contains(&stop),
+            "{g:?} {stop:?}"
+        );
     }
-    let zero = m.generate(&[GenerateRequest { prompt: Prompt::Raw("hello".into()), max_tokens: 0, stop: vec![] }]).unwrap();
+    let zero = m
+        .generate(&[GenerateRequest {
+            prompt: Prompt::Raw("hello".into()),
+            max_tokens: 0,
+            stop: vec![],
+        }])
+        .unwrap();
     assert_eq!(zero[0].n_tokens, 0);
 }
 
@@ -117,7 +244,13 @@ fn generation_stops_at_limit_stop_string_and_eos() {
 fn chat_template_is_applied() {
     let t = tempfile::tempdir().unwrap();
     let m = model(t.path(), TinySpec::default());
-    let text = m.model.render(&Prompt::Chat(vec![Message::new("system", "be kind"), Message::new("user", "hi")])).unwrap();
+    let text = m
+        .model
+        .render(&Prompt::Chat(vec![
+            Message::new("system", "be kind"),
+            Message::new("user", "hi"),
+        ]))
+        .unwrap();
     assert_eq!(text, "<|im_start|>system\nbe kind<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
     let ids = m.model.encode(&text).unwrap();
     assert_eq!(ids[0], 1, "<|im_start|> is a special token");
@@ -128,11 +261,23 @@ fn errors_name_the_problem() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("m");
     tiny::write(&dir, &TinySpec::default()).unwrap();
-    let opts = EngineOptions { threads: 1, ..Default::default() };
-    let load = |d: &Path| OrtEngine::load(d, opts.clone(), &mut |_| {}).err().map(|e| e.to_string()).unwrap_or_default();
+    let opts = EngineOptions {
+        threads: 1,
+        ..Default::default()
+    };
+    let load = |d: &Path| {
+        OrtEngine::load(d, opts.clone(), &mut |_| {})
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
     // Missing directory and files.
     assert!(load(&t.path().join("nope")).contains("missing model directory"));
-    for (file, what) in [("tokenizer.json", "tokenizer"), ("config.json", "config.json"), ("model.onnx", "model.onnx")] {
+    for (file, what) in [
+        ("tokenizer.json", "tokenizer"),
+        ("config.json", "config.json"),
+        ("model.onnx", "model.onnx"),
+    ] {
         let d = t.path().join(format!("without-{file}"));
         tiny::write(&d, &TinySpec::default()).unwrap();
         std::fs::remove_file(d.join(file)).unwrap();
@@ -147,32 +292,85 @@ fn errors_name_the_problem() {
     // A prompt longer than the context.
     let mut m = OrtEngine::load(&dir, opts.clone(), &mut |_| {}).unwrap();
     let long = "word ".repeat(600);
-    let e = m.loglik(&[LoglikRequest { prompt: Prompt::Raw(long.clone()), continuations: vec![" x".into()] }]).unwrap_err();
-    assert!(matches!(e, EngineError::Request(_)) && e.to_string().contains("longer than the model's context of 512"), "{e}");
-    let e = m.generate(&[GenerateRequest { prompt: Prompt::Raw(long), max_tokens: 4, stop: vec![] }]).unwrap_err();
-    assert!(e.to_string().contains("longer than the model's context"), "{e}");
+    let e = m
+        .loglik(&[LoglikRequest {
+            prompt: Prompt::Raw(long.clone()),
+            continuations: vec![" x".into()],
+        }])
+        .unwrap_err();
+    assert!(
+        matches!(e, EngineError::Request(_))
+            && e.to_string()
+                .contains("longer than the model's context of 512"),
+        "{e}"
+    );
+    let e = m
+        .generate(&[GenerateRequest {
+            prompt: Prompt::Raw(long),
+            max_tokens: 4,
+            stop: vec![],
+        }])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("longer than the model's context"),
+        "{e}"
+    );
     // A raw-less chat request on a model without a template.
     let d = t.path().join("notemplate");
     tiny::write(&d, &TinySpec::default()).unwrap();
     std::fs::write(d.join("tokenizer_config.json"), "{}").unwrap();
     let mut m = OrtEngine::load(&d, opts.clone(), &mut |_| {}).unwrap();
-    let e = m.generate(&[GenerateRequest { prompt: Prompt::Chat(vec![Message::new("user", "hi")]), max_tokens: 1, stop: vec![] }]).unwrap_err();
+    let e = m
+        .generate(&[GenerateRequest {
+            prompt: Prompt::Chat(vec![Message::new("user", "hi")]),
+            max_tokens: 1,
+            stop: vec![],
+        }])
+        .unwrap_err();
     assert!(e.to_string().contains("no chat_template"), "{e}");
 }
 
 #[test]
 fn four_bit_tiny_model_agrees_with_and_without_cache() {
     let t = tempfile::tempdir().unwrap();
-    let mut kv = model(&t.path().join("kv"), TinySpec { seed: 9, q4: true, ..Default::default() });
-    let mut nokv = model(&t.path().join("nokv"), TinySpec { seed: 9, q4: true, kv_cache: false, ..Default::default() });
+    let mut kv = model(
+        &t.path().join("kv"),
+        TinySpec {
+            seed: 9,
+            q4: true,
+            ..Default::default()
+        },
+    );
+    let mut nokv = model(
+        &t.path().join("nokv"),
+        TinySpec {
+            seed: 9,
+            q4: true,
+            kv_cache: false,
+            ..Default::default()
+        },
+    );
     let ids = kv.model.encode("four bit blocks in the river").unwrap();
     let (a, b) = (kv.all_logits(&ids).unwrap(), nokv.all_logits(&ids).unwrap());
     for (x, y) in a.iter().zip(&b) {
         assert!(max_abs_diff(x, y) <= 1e-4);
     }
     // And the 4-bit graph is not the float one: its logits differ from a same-seed f32 model.
-    let mut f = model(&t.path().join("f32"), TinySpec { seed: 9, ..Default::default() });
+    let mut f = model(
+        &t.path().join("f32"),
+        TinySpec {
+            seed: 9,
+            ..Default::default()
+        },
+    );
     assert!(max_abs_diff(&a[0], &f.all_logits(&ids).unwrap()[0]) > 1e-3);
-    let g = GenerateRequest { prompt: Prompt::Raw("in the".into()), max_tokens: 6, stop: vec![] };
-    assert_eq!(kv.generate(std::slice::from_ref(&g)).unwrap(), nokv.generate(&[g]).unwrap());
+    let g = GenerateRequest {
+        prompt: Prompt::Raw("in the".into()),
+        max_tokens: 6,
+        stop: vec![],
+    };
+    assert_eq!(
+        kv.generate(std::slice::from_ref(&g)).unwrap(),
+        nokv.generate(&[g]).unwrap()
+    );
 }

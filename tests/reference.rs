@@ -20,25 +20,56 @@ fn check_against_llama_cpp(m: &mut OrtEngine, label: &str) {
     for p in r["prompts"].as_array().unwrap() {
         let text = p["text"].as_str().unwrap();
         let ids = m.model.encode(text).unwrap();
-        assert_eq!(ids.len() as u64, p["n_tokens"].as_u64().unwrap(), "{label}: token count");
+        assert_eq!(
+            ids.len() as u64,
+            p["n_tokens"].as_u64().unwrap(),
+            "{label}: token count"
+        );
         let logits = m.all_logits(&ids).unwrap();
         let mut worst = 0f32;
-        for (pos, top) in p["top5_per_position"].as_array().unwrap().iter().enumerate() {
+        for (pos, top) in p["top5_per_position"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
             for e in top.as_array().unwrap() {
-                let (id, want) = (e[0].as_u64().unwrap() as usize, e[1].as_f64().unwrap() as f32);
+                let (id, want) = (
+                    e[0].as_u64().unwrap() as usize,
+                    e[1].as_f64().unwrap() as f32,
+                );
                 worst = worst.max((logits[pos][id] - want).abs());
             }
             let top1 = top[0][0].as_u64().unwrap() as usize;
-            let ours = logits[pos].iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            let ours = logits[pos]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0;
             assert_eq!(ours, top1, "{label}: top-1 at position {pos}");
         }
-        eprintln!("{label}: max |Δlogit| vs llama.cpp F32 = {worst:.4} ({} positions)", ids.len());
+        eprintln!(
+            "{label}: max |Δlogit| vs llama.cpp F32 = {worst:.4} ({} positions)",
+            ids.len()
+        );
         assert!(worst <= 0.1, "{label}: max |Δlogit| {worst}");
         let n = p["greedy_ids"].as_array().unwrap().len();
         // The greedy continuation, raw prompt (the text already holds the chat markup).
-        let g = m.generate(&[GenerateRequest { prompt: Prompt::Raw(text.into()), max_tokens: n, stop: vec![] }]).unwrap().remove(0);
+        let g = m
+            .generate(&[GenerateRequest {
+                prompt: Prompt::Raw(text.into()),
+                max_tokens: n,
+                stop: vec![],
+            }])
+            .unwrap()
+            .remove(0);
         let want = p["greedy_text"].as_str().unwrap();
-        let got = if g.finish == engine::FinishReason::Eos { format!("{}<|im_end|>", g.text) } else { g.text.clone() };
+        let got = if g.finish == engine::FinishReason::Eos {
+            format!("{}<|im_end|>", g.text)
+        } else {
+            g.text.clone()
+        };
         assert_eq!(got, want, "{label}: greedy continuation");
     }
 }
@@ -49,7 +80,12 @@ fn tokenizer_matches_llama_cpp() {
     let r: Value = serde_json::from_str(include_str!("data/smollm2-tokenizer.json")).unwrap();
     for c in r["cases"].as_array().unwrap() {
         let text = c["text"].as_str().unwrap();
-        let want: Vec<u32> = c["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let want: Vec<u32> = c["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
         assert_eq!(m.model.encode(text).unwrap(), want, "{text:?}");
     }
 }
@@ -74,8 +110,18 @@ fn q4_fast_is_close_to_f32() {
         let ids = f32m.model.encode(p["text"].as_str().unwrap()).unwrap();
         let a = f32m.all_logits(&ids).unwrap();
         let b = fast.all_logits(&ids).unwrap();
-        for (pos, top) in p["top5_per_position"].as_array().unwrap().iter().enumerate() {
-            let ours = b[pos].iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).unwrap().0;
+        for (pos, top) in p["top5_per_position"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let ours = b[pos]
+                .iter()
+                .enumerate()
+                .max_by(|x, y| x.1.total_cmp(y.1))
+                .unwrap()
+                .0;
             agree += (ours as u64 == top[0][0].as_u64().unwrap()) as usize;
             total += 1;
             kl_sum += kl(&a[pos], &b[pos]);

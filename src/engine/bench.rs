@@ -24,15 +24,25 @@ pub struct BenchResult {
 pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
 
-const WORDS: [&str; 16] = ["river", "mountain", "the", "of", "quiet", "history", "a", "number", "city", "light", "and", "science", "old", "map", "in", "water"];
+const WORDS: [&str; 16] = [
+    "river", "mountain", "the", "of", "quiet", "history", "a", "number", "city", "light", "and",
+    "science", "old", "map", "in", "water",
+];
 
 fn sentence(seed: usize, n_words: usize) -> String {
-    (0..n_words).map(|i| WORDS[(seed * 7 + i * 13 + i * i) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    (0..n_words)
+        .map(|i| WORDS[(seed * 7 + i * 13 + i * i) % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A prompt of exactly `n` tokens.
@@ -42,10 +52,17 @@ fn prompt_ids(m: &OrtEngine, seed: usize, n: usize) -> Result<Vec<u32>, EngineEr
     Ok(ids)
 }
 
-pub fn run(m: &mut OrtEngine, threads: usize, load_s: f64, progress: &mut dyn FnMut(&str)) -> Result<BenchResult, EngineError> {
+pub fn run(
+    m: &mut OrtEngine,
+    threads: usize,
+    load_s: f64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BenchResult, EngineError> {
     // Prefill: 8 × 128 tokens, best of 3 (the first run also warms up).
     progress("prefill 8×128");
-    let batch: Vec<Vec<u32>> = (0..8).map(|i| prompt_ids(m, i, 128)).collect::<Result<_, _>>()?;
+    let batch: Vec<Vec<u32>> = (0..8)
+        .map(|i| prompt_ids(m, i, 128))
+        .collect::<Result<_, _>>()?;
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
@@ -58,14 +75,24 @@ pub fn run(m: &mut OrtEngine, threads: usize, load_s: f64, progress: &mut dyn Fn
     let reqs: Vec<LoglikRequest> = (0..48)
         .map(|i| LoglikRequest {
             prompt: Prompt::Raw(format!("Question {i}: {}?\nAnswer:", sentence(i, 60))),
-            continuations: (0..4 + i % 5).map(|k| format!(" {}", sentence(i * 31 + k, 6 + k % 3))).collect(),
+            continuations: (0..4 + i % 5)
+                .map(|k| format!(" {}", sentence(i * 31 + k, 6 + k % 3)))
+                .collect(),
         })
         .collect();
     let tokens: usize = reqs
         .iter()
         .map(|r| {
             let ctx = m.model.render(&r.prompt).unwrap_or_default();
-            r.continuations.iter().map(|c| m.model.encode_pair(&ctx, c).map(|(p, c)| p.len() + c.len()).unwrap_or(0)).sum::<usize>()
+            r.continuations
+                .iter()
+                .map(|c| {
+                    m.model
+                        .encode_pair(&ctx, c)
+                        .map(|(p, c)| p.len() + c.len())
+                        .unwrap_or(0)
+                })
+                .sum::<usize>()
         })
         .sum();
     m.loglik(&reqs[..4])?;
@@ -75,7 +102,13 @@ pub fn run(m: &mut OrtEngine, threads: usize, load_s: f64, progress: &mut dyn Fn
 
     progress("greedy generation, batch 1 and 8");
     let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
-        (0..n).map(|i| GenerateRequest { prompt: Prompt::Raw(sentence(seed + i, 20)), max_tokens: 64, stop: vec![] }).collect()
+        (0..n)
+            .map(|i| GenerateRequest {
+                prompt: Prompt::Raw(sentence(seed + i, 20)),
+                max_tokens: 64,
+                stop: vec![],
+            })
+            .collect()
     };
     let mut rate = |reqs: Vec<GenerateRequest>| -> Result<f64, EngineError> {
         // Time only decoding: subtract a prefill-only run of the same prompts.

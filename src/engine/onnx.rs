@@ -2,7 +2,10 @@
 //! forward passes, prompt KV caches shared across continuations.
 
 use super::model::ModelDir;
-use super::{ContinuationScore, Engine, EngineError, FinishReason, GenerateRequest, Generation, LoglikRequest};
+use super::{
+    ContinuationScore, Engine, EngineError, FinishReason, GenerateRequest, Generation,
+    LoglikRequest,
+};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Tensor};
@@ -25,9 +28,16 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         // One session using every core beats several small ones for the batch sizes here.
-        EngineOptions { workers: 1, threads: cores, max_batch_tokens: 2048, max_generate_batch: 8 }
+        EngineOptions {
+            workers: 1,
+            threads: cores,
+            max_batch_tokens: 2048,
+            max_generate_batch: 8,
+        }
     }
 }
 
@@ -75,7 +85,11 @@ struct Output {
 }
 
 impl OrtEngine {
-    pub fn load(dir: &Path, opts: EngineOptions, progress: &mut dyn FnMut(&str)) -> Result<OrtEngine, EngineError> {
+    pub fn load(
+        dir: &Path,
+        opts: EngineOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<OrtEngine, EngineError> {
         let model = ModelDir::open(dir)?;
         let env = super::runtime::environment(progress)?;
         let onnx = dir.join("model.onnx");
@@ -88,12 +102,22 @@ impl OrtEngine {
                 .with_intra_threads(opts.threads.max(1))
                 .map_err(ort_err)?
                 .commit_from_file(&onnx)
-                .map_err(|e| EngineError::BadModel { path: onnx.clone(), message: format!("ONNX Runtime cannot load it: {e}") })?;
+                .map_err(|e| EngineError::BadModel {
+                    path: onnx.clone(),
+                    message: format!("ONNX Runtime cannot load it: {e}"),
+                })?;
             workers.push(Worker { session });
         }
         let io = check_io(&workers[0].session, &model, &onnx)?;
         let name = dir.display().to_string();
-        Ok(OrtEngine { model, workers, io, opts, name, fingerprint: Default::default() })
+        Ok(OrtEngine {
+            model,
+            workers,
+            io,
+            opts,
+            name,
+            fingerprint: Default::default(),
+        })
     }
 
     pub fn has_kv_cache(&self) -> bool {
@@ -113,18 +137,44 @@ impl OrtEngine {
 
     /// Runs one forward pass on worker `w`. `past` must be given iff the model has KV I/O
     /// (an empty cache is made when `None`).
-    fn forward(&mut self, w: usize, b: &Batch, past: Option<Vec<DynValue>>, keep: usize) -> Result<Output, EngineError> {
+    fn forward(
+        &mut self,
+        w: usize,
+        b: &Batch,
+        past: Option<Vec<DynValue>>,
+        keep: usize,
+    ) -> Result<Output, EngineError> {
         let (rows, s) = (b.rows, b.s);
         let t = b.mask.len() / rows;
         let mut inputs: Vec<(Cow<str>, SessionInputValue)> = vec![
-            ("input_ids".into(), Tensor::from_array(([rows, s], b.ids.clone())).map_err(ort_err)?.into()),
-            ("attention_mask".into(), Tensor::from_array(([rows, t], b.mask.clone())).map_err(ort_err)?.into()),
+            (
+                "input_ids".into(),
+                Tensor::from_array(([rows, s], b.ids.clone()))
+                    .map_err(ort_err)?
+                    .into(),
+            ),
+            (
+                "attention_mask".into(),
+                Tensor::from_array(([rows, t], b.mask.clone()))
+                    .map_err(ort_err)?
+                    .into(),
+            ),
         ];
         if self.io.position_ids {
-            inputs.push(("position_ids".into(), Tensor::from_array(([rows, s], b.pos.clone())).map_err(ort_err)?.into()));
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(([rows, s], b.pos.clone()))
+                    .map_err(ort_err)?
+                    .into(),
+            ));
         }
         if self.io.logits_to_keep {
-            inputs.push((crate::import::llama::LOGITS_TO_KEEP.into(), Tensor::from_array(((), vec![keep as i64])).map_err(ort_err)?.into()));
+            inputs.push((
+                crate::import::llama::LOGITS_TO_KEEP.into(),
+                Tensor::from_array(((), vec![keep as i64]))
+                    .map_err(ort_err)?
+                    .into(),
+            ));
         }
         if self.io.kv_cache {
             let past = match past {
@@ -133,7 +183,11 @@ impl OrtEngine {
                     let (kv, hd) = (self.model.num_kv_heads, self.model.head_dim);
                     let mut v = vec![];
                     for _ in 0..2 * self.model.num_layers {
-                        v.push(Tensor::from_array(([rows, kv, 0, hd], Vec::<f32>::new())).map_err(ort_err)?.into_dyn());
+                        v.push(
+                            Tensor::from_array(([rows, kv, 0, hd], Vec::<f32>::new()))
+                                .map_err(ort_err)?
+                                .into_dyn(),
+                        );
                     }
                     v
                 }
@@ -145,12 +199,16 @@ impl OrtEngine {
         }
         let session = &mut self.workers[w].session;
         let mut out = session.run(inputs).map_err(ort_err)?;
-        let logits = out.remove("logits").ok_or_else(|| EngineError::Ort("no logits output".into()))?;
+        let logits = out
+            .remove("logits")
+            .ok_or_else(|| EngineError::Ort("no logits output".into()))?;
         let mut present = vec![];
         if self.io.kv_cache {
             for l in 0..self.model.num_layers {
                 for kind in ["key", "value"] {
-                    present.push(out.remove(format!("present.{l}.{kind}")).ok_or_else(|| EngineError::Ort(format!("no present.{l}.{kind} output")))?);
+                    present.push(out.remove(format!("present.{l}.{kind}")).ok_or_else(|| {
+                        EngineError::Ort(format!("no present.{l}.{kind} output"))
+                    })?);
                 }
             }
         }
@@ -158,10 +216,18 @@ impl OrtEngine {
             let (shape, _) = logits.try_extract_tensor::<f32>().map_err(ort_err)?;
             shape[1] as usize
         };
-        Ok(Output { logits, kept, present })
+        Ok(Output {
+            logits,
+            kept,
+            present,
+        })
     }
 
-    fn loglik_group(&mut self, w: usize, reqs: &[(Vec<u32>, Vec<Vec<u32>>)]) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
+    fn loglik_group(
+        &mut self,
+        w: usize,
+        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+    ) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
         if !self.io.kv_cache {
             return self.loglik_recompute(w, reqs);
         }
@@ -170,7 +236,13 @@ impl OrtEngine {
         let lp = reqs.iter().map(|r| r.0.len()).max().unwrap_or(0);
         let p = reqs.len();
         // Prefill: prompts left-padded, logits for the last position only.
-        let mut b = Batch { rows: p, s: lp, ids: vec![pad; p * lp], mask: vec![0; p * lp], pos: vec![0; p * lp] };
+        let mut b = Batch {
+            rows: p,
+            s: lp,
+            ids: vec![pad; p * lp],
+            mask: vec![0; p * lp],
+            pos: vec![0; p * lp],
+        };
         for (r, (prompt, _)) in reqs.iter().enumerate() {
             let off = lp - prompt.len();
             for (i, &t) in prompt.iter().enumerate() {
@@ -180,7 +252,8 @@ impl OrtEngine {
             }
         }
         let out = self.forward(w, &b, None, 1)?;
-        let mut results: Vec<Vec<(f64, bool)>> = reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
+        let mut results: Vec<Vec<(f64, bool)>> =
+            reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
         {
             let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
             for (r, (_, conts)) in reqs.iter().enumerate() {
@@ -194,15 +267,33 @@ impl OrtEngine {
         }
         // Continuations of two or more tokens: one pass over all of them, each row
         // starting from its prompt's cache.
-        let rows: Vec<(usize, usize)> =
-            reqs.iter().enumerate().flat_map(|(r, (_, cs))| cs.iter().enumerate().filter(|(_, c)| c.len() > 1).map(move |(c, _)| (r, c))).collect();
+        let rows: Vec<(usize, usize)> = reqs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, (_, cs))| {
+                cs.iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.len() > 1)
+                    .map(move |(c, _)| (r, c))
+            })
+            .collect();
         if rows.is_empty() {
             return Ok(results);
         }
-        let lc = rows.iter().map(|&(r, c)| reqs[r].1[c].len() - 1).max().unwrap();
+        let lc = rows
+            .iter()
+            .map(|&(r, c)| reqs[r].1[c].len() - 1)
+            .max()
+            .unwrap();
         let n = rows.len();
         let t = lp + lc;
-        let mut cb = Batch { rows: n, s: lc, ids: vec![pad; n * lc], mask: vec![0; n * t], pos: vec![0; n * lc] };
+        let mut cb = Batch {
+            rows: n,
+            s: lc,
+            ids: vec![pad; n * lc],
+            mask: vec![0; n * t],
+            pos: vec![0; n * lc],
+        };
         for (i, &(r, c)) in rows.iter().enumerate() {
             let prompt_len = reqs[r].0.len();
             cb.mask[i * t..i * t + lp].copy_from_slice(&b.mask[r * lp..(r + 1) * lp]);
@@ -216,7 +307,11 @@ impl OrtEngine {
             }
         }
         let src: Vec<usize> = rows.iter().map(|&(r, _)| r).collect();
-        let past = out.present.iter().map(|v| gather_rows(v, &src)).collect::<Result<Vec<_>, _>>()?;
+        let past = out
+            .present
+            .iter()
+            .map(|v| gather_rows(v, &src))
+            .collect::<Result<Vec<_>, _>>()?;
         drop(out);
         let out2 = self.forward(w, &cb, Some(past), 0)?;
         let (_, logits) = out2.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
@@ -233,10 +328,18 @@ impl OrtEngine {
     }
 
     /// For graphs without KV I/O: each (prompt, continuation) pair is a row.
-    fn loglik_recompute(&mut self, w: usize, reqs: &[(Vec<u32>, Vec<Vec<u32>>)]) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
+    fn loglik_recompute(
+        &mut self,
+        w: usize,
+        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+    ) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
         let pad = self.model.pad_id as i64;
         let vocab = self.model.vocab_size;
-        let pairs: Vec<(usize, usize)> = reqs.iter().enumerate().flat_map(|(r, (_, cs))| (0..cs.len()).map(move |c| (r, c))).collect();
+        let pairs: Vec<(usize, usize)> = reqs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, (_, cs))| (0..cs.len()).map(move |c| (r, c)))
+            .collect();
         let seq = |&(r, c): &(usize, usize)| {
             let cont = &reqs[r].1[c];
             let mut s = reqs[r].0.clone();
@@ -245,9 +348,20 @@ impl OrtEngine {
         };
         let seqs: Vec<Vec<u32>> = pairs.iter().map(seq).collect();
         let s = seqs.iter().map(Vec::len).max().unwrap_or(0);
-        let keep = pairs.iter().map(|&(r, c)| reqs[r].1[c].len()).max().unwrap_or(1).max(1);
+        let keep = pairs
+            .iter()
+            .map(|&(r, c)| reqs[r].1[c].len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let n = pairs.len();
-        let mut b = Batch { rows: n, s, ids: vec![pad; n * s], mask: vec![0; n * s], pos: vec![0; n * s] };
+        let mut b = Batch {
+            rows: n,
+            s,
+            ids: vec![pad; n * s],
+            mask: vec![0; n * s],
+            pos: vec![0; n * s],
+        };
         for (i, q) in seqs.iter().enumerate() {
             let off = s - q.len();
             for (j, &t) in q.iter().enumerate() {
@@ -258,7 +372,8 @@ impl OrtEngine {
         }
         let out = self.forward(w, &b, None, keep)?;
         let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-        let mut results: Vec<Vec<(f64, bool)>> = reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
+        let mut results: Vec<Vec<(f64, bool)>> =
+            reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
         for (i, &(r, c)) in pairs.iter().enumerate() {
             let cont = &reqs[r].1[c];
             // The continuation's tokens are predicted by the last `len` kept positions.
@@ -273,17 +388,28 @@ impl OrtEngine {
         Ok(results)
     }
 
-    fn generate_group(&mut self, w: usize, prompts: &[Vec<u32>], reqs: &[&GenerateRequest]) -> Result<Vec<Generation>, EngineError> {
+    fn generate_group(
+        &mut self,
+        w: usize,
+        prompts: &[Vec<u32>],
+        reqs: &[&GenerateRequest],
+    ) -> Result<Vec<Generation>, EngineError> {
         let pad = self.model.pad_id as i64;
         let vocab = self.model.vocab_size;
         let n = prompts.len();
         let lp = prompts.iter().map(Vec::len).max().unwrap_or(0);
-        let mut seqs: Vec<Vec<i64>> = prompts.iter().map(|p| p.iter().map(|&t| t as i64).collect()).collect();
+        let mut seqs: Vec<Vec<i64>> = prompts
+            .iter()
+            .map(|p| p.iter().map(|&t| t as i64).collect())
+            .collect();
         let mut generated: Vec<Vec<u32>> = vec![vec![]; n];
         let mut done: Vec<Option<(FinishReason, String)>> = vec![None; n];
         let max_new = reqs.iter().map(|r| r.max_tokens).max().unwrap_or(0);
         // Left-padded prefill; the mask grows by one column per step.
-        let mut mask: Vec<Vec<i64>> = prompts.iter().map(|p| [vec![0; lp - p.len()], vec![1; p.len()]].concat()).collect();
+        let mut mask: Vec<Vec<i64>> = prompts
+            .iter()
+            .map(|p| [vec![0; lp - p.len()], vec![1; p.len()]].concat())
+            .collect();
         let mut past: Option<Vec<DynValue>> = None;
         for (i, r) in reqs.iter().enumerate() {
             if r.max_tokens == 0 {
@@ -304,7 +430,13 @@ impl OrtEngine {
                 }
             } else {
                 let s = seqs.iter().map(Vec::len).max().unwrap();
-                let mut b = Batch { rows: n, s, ids: vec![pad; n * s], mask: vec![0; n * s], pos: vec![0; n * s] };
+                let mut b = Batch {
+                    rows: n,
+                    s,
+                    ids: vec![pad; n * s],
+                    mask: vec![0; n * s],
+                    pos: vec![0; n * s],
+                };
                 for (i, q) in seqs.iter().enumerate() {
                     let off = s - q.len();
                     for (j, &t) in q.iter().enumerate() {
@@ -318,11 +450,17 @@ impl OrtEngine {
             let out = self.forward(w, &b, if self.io.kv_cache { past.take() } else { None }, 1)?;
             let next: Vec<u32> = {
                 let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-                (0..n).map(|i| argmax(&logits[(i * out.kept + out.kept - 1) * vocab..][..vocab])).collect()
+                (0..n)
+                    .map(|i| argmax(&logits[(i * out.kept + out.kept - 1) * vocab..][..vocab]))
+                    .collect()
             };
             past = Some(out.present);
             for i in 0..n {
-                let tok = if done[i].is_some() { self.model.pad_id } else { next[i] };
+                let tok = if done[i].is_some() {
+                    self.model.pad_id
+                } else {
+                    next[i]
+                };
                 seqs[i].push(tok as i64);
                 mask[i].push(1);
                 if done[i].is_some() {
@@ -334,7 +472,13 @@ impl OrtEngine {
                 }
                 generated[i].push(tok);
                 let text = self.model.decode(&generated[i]);
-                if let Some(cut) = reqs[i].stop.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min() {
+                if let Some(cut) = reqs[i]
+                    .stop
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| text.find(s.as_str()))
+                    .min()
+                {
                     done[i] = Some((FinishReason::Stop, text[..cut].to_string()));
                 } else if generated[i].len() >= reqs[i].max_tokens {
                     done[i] = Some((FinishReason::Length, text));
@@ -350,7 +494,11 @@ impl OrtEngine {
             .zip(generated)
             .map(|(d, g)| {
                 let (finish, text) = d.unwrap_or((FinishReason::Length, String::new()));
-                Generation { text, n_tokens: g.len(), finish }
+                Generation {
+                    text,
+                    n_tokens: g.len(),
+                    finish,
+                }
             })
             .collect())
     }
@@ -358,8 +506,17 @@ impl OrtEngine {
     /// One batched forward pass over left-padded prompts, logits for the last position only.
     pub fn prefill(&mut self, prompts: &[Vec<u32>]) -> Result<(), EngineError> {
         let pad = self.model.pad_id as i64;
-        let (n, lp) = (prompts.len(), prompts.iter().map(Vec::len).max().unwrap_or(0));
-        let mut b = Batch { rows: n, s: lp, ids: vec![pad; n * lp], mask: vec![0; n * lp], pos: vec![0; n * lp] };
+        let (n, lp) = (
+            prompts.len(),
+            prompts.iter().map(Vec::len).max().unwrap_or(0),
+        );
+        let mut b = Batch {
+            rows: n,
+            s: lp,
+            ids: vec![pad; n * lp],
+            mask: vec![0; n * lp],
+            pos: vec![0; n * lp],
+        };
         for (r, p) in prompts.iter().enumerate() {
             let off = lp - p.len();
             for (i, &t) in p.iter().enumerate() {
@@ -375,10 +532,19 @@ impl OrtEngine {
     pub fn all_logits(&mut self, ids: &[u32]) -> Result<Vec<Vec<f32>>, EngineError> {
         self.check_length(ids.len())?;
         let s = ids.len();
-        let b = Batch { rows: 1, s, ids: ids.iter().map(|&t| t as i64).collect(), mask: vec![1; s], pos: (0..s as i64).collect() };
+        let b = Batch {
+            rows: 1,
+            s,
+            ids: ids.iter().map(|&t| t as i64).collect(),
+            mask: vec![1; s],
+            pos: (0..s as i64).collect(),
+        };
         let out = self.forward(0, &b, None, 0)?;
         let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-        Ok(logits.chunks(self.model.vocab_size).map(<[f32]>::to_vec).collect())
+        Ok(logits
+            .chunks(self.model.vocab_size)
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 }
 
@@ -391,7 +557,11 @@ fn gather_rows(v: &DynValue, src: &[usize]) -> Result<DynValue, EngineError> {
     for &r in src {
         out.extend_from_slice(&data[r * row..(r + 1) * row]);
     }
-    Ok(Tensor::from_array(([src.len(), dims[1], dims[2], dims[3]], out)).map_err(ort_err)?.into_dyn())
+    Ok(
+        Tensor::from_array(([src.len(), dims[1], dims[2], dims[3]], out))
+            .map_err(ort_err)?
+            .into_dyn(),
+    )
 }
 
 fn argmax(row: &[f32]) -> u32 {
@@ -413,43 +583,74 @@ fn token_logprob(row: &[f32], tok: u32) -> (f64, bool) {
 }
 
 fn check_io(session: &Session, model: &ModelDir, onnx: &Path) -> Result<Io, EngineError> {
-    let bad = |message: String| EngineError::BadModel { path: onnx.to_path_buf(), message };
+    let bad = |message: String| EngineError::BadModel {
+        path: onnx.to_path_buf(),
+        message,
+    };
     let inputs: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
     let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
     for need in ["input_ids", "attention_mask"] {
         if !inputs.contains(&need) {
-            return Err(bad(format!("the graph has no input {need:?} (inputs: {})", inputs.join(", "))));
+            return Err(bad(format!(
+                "the graph has no input {need:?} (inputs: {})",
+                inputs.join(", ")
+            )));
         }
     }
     if !outputs.contains(&"logits") {
-        return Err(bad(format!("the graph has no output \"logits\" (outputs: {})", outputs.join(", "))));
+        return Err(bad(format!(
+            "the graph has no output \"logits\" (outputs: {})",
+            outputs.join(", ")
+        )));
     }
-    let n_past = inputs.iter().filter(|n| n.starts_with("past_key_values.")).count();
+    let n_past = inputs
+        .iter()
+        .filter(|n| n.starts_with("past_key_values."))
+        .count();
     let kv_cache = n_past > 0;
     if kv_cache {
         for l in 0..model.num_layers {
             for kind in ["key", "value"] {
-                let (i, o) = (format!("past_key_values.{l}.{kind}"), format!("present.{l}.{kind}"));
+                let (i, o) = (
+                    format!("past_key_values.{l}.{kind}"),
+                    format!("present.{l}.{kind}"),
+                );
                 if !inputs.contains(&i.as_str()) {
-                    return Err(bad(format!("the graph has KV-cache inputs but not {i:?} (config.json says {} layers)", model.num_layers)));
+                    return Err(bad(format!(
+                        "the graph has KV-cache inputs but not {i:?} (config.json says {} layers)",
+                        model.num_layers
+                    )));
                 }
                 if !outputs.contains(&o.as_str()) {
-                    return Err(bad(format!("the graph has input {i:?} but no output {o:?}")));
+                    return Err(bad(format!(
+                        "the graph has input {i:?} but no output {o:?}"
+                    )));
                 }
             }
         }
         if n_past != 2 * model.num_layers {
-            return Err(bad(format!("{n_past} KV-cache inputs for {} layers", model.num_layers)));
+            return Err(bad(format!(
+                "{n_past} KV-cache inputs for {} layers",
+                model.num_layers
+            )));
         }
     }
-    let known = |n: &str| matches!(n, "input_ids" | "attention_mask" | "position_ids") || n == crate::import::llama::LOGITS_TO_KEEP || n.starts_with("past_key_values.");
+    let known = |n: &str| {
+        matches!(n, "input_ids" | "attention_mask" | "position_ids")
+            || n == crate::import::llama::LOGITS_TO_KEEP
+            || n.starts_with("past_key_values.")
+    };
     if let Some(u) = inputs.iter().find(|n| !known(n)) {
         return Err(bad(format!(
             "the graph has an input candor does not know: {u:?} (known: input_ids, attention_mask, position_ids, past_key_values.N.key/value, {})",
             crate::import::llama::LOGITS_TO_KEEP
         )));
     }
-    Ok(Io { kv_cache, position_ids: inputs.contains(&"position_ids"), logits_to_keep: inputs.contains(&crate::import::llama::LOGITS_TO_KEEP) })
+    Ok(Io {
+        kv_cache,
+        position_ids: inputs.contains(&"position_ids"),
+        logits_to_keep: inputs.contains(&crate::import::llama::LOGITS_TO_KEEP),
+    })
 }
 
 /// Groups of request indices whose padded prefill fits the token budget, longest first.
@@ -473,10 +674,15 @@ impl Engine for OrtEngine {
     }
 
     fn fingerprint(&self) -> String {
-        self.fingerprint.get_or_init(|| super::fingerprint_dir(&self.model.dir)).clone()
+        self.fingerprint
+            .get_or_init(|| super::fingerprint_dir(&self.model.dir))
+            .clone()
     }
 
-    fn loglik(&mut self, requests: &[LoglikRequest]) -> Result<Vec<Vec<ContinuationScore>>, EngineError> {
+    fn loglik(
+        &mut self,
+        requests: &[LoglikRequest],
+    ) -> Result<Vec<Vec<ContinuationScore>>, EngineError> {
         let mut tokenized = vec![];
         for r in requests {
             let ctx = self.model.render(&r.prompt)?;
@@ -485,7 +691,9 @@ impl Engine for OrtEngine {
             for c in &r.continuations {
                 let (p, cont) = self.model.encode_pair(&ctx, c)?;
                 if cont.is_empty() {
-                    return Err(EngineError::Request(format!("continuation {c:?} has no tokens")));
+                    return Err(EngineError::Request(format!(
+                        "continuation {c:?} has no tokens"
+                    )));
                 }
                 self.check_length(p.len() + cont.len())?;
                 prompt_ids.get_or_insert(p);
@@ -494,7 +702,10 @@ impl Engine for OrtEngine {
             tokenized.push((prompt_ids.unwrap_or_default(), conts));
         }
         // The budget counts prompt rows and continuation rows (each carries the prompt's cache).
-        let cost: Vec<usize> = tokenized.iter().map(|(p, cs)| p.len() * (1 + cs.iter().filter(|c| c.len() > 1).count()).max(1)).collect();
+        let cost: Vec<usize> = tokenized
+            .iter()
+            .map(|(p, cs)| p.len() * (1 + cs.iter().filter(|c| c.len() > 1).count()).max(1))
+            .collect();
         let lens: Vec<usize> = tokenized.iter().map(|(p, _)| p.len()).collect();
         let mut out: Vec<Vec<ContinuationScore>> = vec![vec![]; requests.len()];
         let mut order: Vec<usize> = (0..lens.len()).collect();
@@ -503,7 +714,10 @@ impl Engine for OrtEngine {
         let mut used = 0;
         for i in order {
             match gs.last_mut() {
-                Some(g) if used + cost[i].max(lens[g[0]]) <= self.opts.max_batch_tokens * 4 && (g.len() + 1) * lens[g[0]] <= self.opts.max_batch_tokens => {
+                Some(g)
+                    if used + cost[i].max(lens[g[0]]) <= self.opts.max_batch_tokens * 4
+                        && (g.len() + 1) * lens[g[0]] <= self.opts.max_batch_tokens =>
+                {
                     g.push(i);
                     used += cost[i];
                 }
@@ -514,14 +728,20 @@ impl Engine for OrtEngine {
             }
         }
         for g in gs {
-            let reqs: Vec<(Vec<u32>, Vec<Vec<u32>>)> = g.iter().map(|&i| tokenized[i].clone()).collect();
+            let reqs: Vec<(Vec<u32>, Vec<Vec<u32>>)> =
+                g.iter().map(|&i| tokenized[i].clone()).collect();
             let res = self.loglik_group(0, &reqs)?;
             for (k, &i) in g.iter().enumerate() {
                 out[i] = res[k]
                     .iter()
                     .zip(&requests[i].continuations)
                     .zip(&tokenized[i].1)
-                    .map(|(((lp, greedy), text), toks)| ContinuationScore { logprob: *lp, n_tokens: toks.len(), n_bytes: text.len(), is_greedy: *greedy })
+                    .map(|(((lp, greedy), text), toks)| ContinuationScore {
+                        logprob: *lp,
+                        n_tokens: toks.len(),
+                        n_bytes: text.len(),
+                        is_greedy: *greedy,
+                    })
                     .collect();
             }
         }
@@ -537,7 +757,11 @@ impl Engine for OrtEngine {
         }
         let lens: Vec<usize> = prompts.iter().map(Vec::len).collect();
         let mut out: Vec<Option<Generation>> = vec![None; requests.len()];
-        for g in groups(&lens, self.opts.max_batch_tokens, self.opts.max_generate_batch.max(1)) {
+        for g in groups(
+            &lens,
+            self.opts.max_batch_tokens,
+            self.opts.max_generate_batch.max(1),
+        ) {
             let ps: Vec<Vec<u32>> = g.iter().map(|&i| prompts[i].clone()).collect();
             let rs: Vec<&GenerateRequest> = g.iter().map(|&i| &requests[i]).collect();
             let res = self.generate_group(0, &ps, &rs)?;

@@ -28,14 +28,21 @@ pub fn candor_home() -> PathBuf {
 static ENV: OnceLock<Result<(ort::environment::Environment, PathBuf), String>> = OnceLock::new();
 
 /// The process-wide ONNX Runtime environment, loading the library on first use.
-pub fn environment(progress: &mut dyn FnMut(&str)) -> Result<&'static ort::environment::Environment, EngineError> {
+pub fn environment(
+    progress: &mut dyn FnMut(&str),
+) -> Result<&'static ort::environment::Environment, EngineError> {
     let r = ENV.get_or_init(|| {
         let lib = find_library(progress)?;
         let env = ort::init_from(&lib)
             .map_err(|e| format!("{}: cannot load ONNX Runtime: {e}", lib.display()))?
             .with_name("candor")
             .build()
-            .map_err(|e| format!("{}: cannot create the ONNX Runtime environment: {e}", lib.display()))?;
+            .map_err(|e| {
+                format!(
+                    "{}: cannot create the ONNX Runtime environment: {e}",
+                    lib.display()
+                )
+            })?;
         Ok((env, lib))
     });
     match r {
@@ -46,7 +53,9 @@ pub fn environment(progress: &mut dyn FnMut(&str)) -> Result<&'static ort::envir
 
 /// The library the environment was loaded from, once loaded.
 pub fn library_path() -> Option<&'static Path> {
-    ENV.get().and_then(|r| r.as_ref().ok()).map(|(_, p)| p.as_path())
+    ENV.get()
+        .and_then(|r| r.as_ref().ok())
+        .map(|(_, p)| p.as_path())
 }
 
 fn find_library(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
@@ -57,7 +66,10 @@ fn find_library(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
             return Ok(p);
         }
         // An explicit setting that is wrong is an error, not something to silently skip.
-        return Err(format!("ORT_DYLIB_PATH is set to {}, which is not a file", p.display()));
+        return Err(format!(
+            "ORT_DYLIB_PATH is set to {}, which is not a file",
+            p.display()
+        ));
     }
     tried.push("ORT_DYLIB_PATH (not set)".to_string());
     let cached = candor_home().join("onnxruntime").join(LIB_NAME);
@@ -69,7 +81,10 @@ fn find_library(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
         Ok(p) => return Ok(p),
         Err(e) => tried.push(format!("Python's onnxruntime package: {e}")),
     }
-    progress(&format!("ONNX Runtime not found; downloading onnxruntime=={ORT_VERSION} with pip into {}", cached.parent().unwrap().display()));
+    progress(&format!(
+        "ONNX Runtime not found; downloading onnxruntime=={ORT_VERSION} with pip into {}",
+        cached.parent().unwrap().display()
+    ));
     match provision(&cached) {
         Ok(()) => Ok(cached),
         Err(e) => {
@@ -86,7 +101,10 @@ fn find_library(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
 
 fn python_package_library() -> Result<PathBuf, String> {
     let out = Command::new("python3")
-        .args(["-c", "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))"])
+        .args([
+            "-c",
+            "import onnxruntime, os; print(os.path.dirname(onnxruntime.__file__))",
+        ])
         .output()
         .map_err(|e| format!("cannot run python3 ({e})"))?;
     if !out.status.success() {
@@ -96,10 +114,15 @@ fn python_package_library() -> Result<PathBuf, String> {
     let mut libs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libonnxruntime.so."))
+        })
         .collect();
     libs.sort();
-    libs.pop().ok_or_else(|| format!("no libonnxruntime.so.* in {}", dir.display()))
+    libs.pop()
+        .ok_or_else(|| format!("no libonnxruntime.so.* in {}", dir.display()))
 }
 
 /// `pip download` the pinned wheel and extract the library (a wheel is a zip).
@@ -108,11 +131,18 @@ fn provision(target: &Path) -> Result<(), String> {
     let downloads = dir.join("downloads");
     std::fs::create_dir_all(&downloads).map_err(|e| format!("{}: {e}", downloads.display()))?;
     // Another process may be provisioning too: one does it, the other then finds the file.
-    let lock = std::fs::File::create(dir.join(".provision.lock")).map_err(|e| format!("{}: {e}", dir.display()))?;
-    lock.lock().map_err(|e| format!("{}: cannot lock: {e}", dir.display()))?;
+    let lock = std::fs::File::create(dir.join(".provision.lock"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    lock.lock()
+        .map_err(|e| format!("{}: cannot lock: {e}", dir.display()))?;
     if target.is_file() {
         return Ok(());
     }
-    let wheel = crate::engine::provision::pip_download(&format!("onnxruntime=={ORT_VERSION}"), &downloads)?;
-    crate::engine::provision::extract_member(&wheel, &format!("onnxruntime/capi/{LIB_NAME}"), target)
+    let wheel =
+        crate::engine::provision::pip_download(&format!("onnxruntime=={ORT_VERSION}"), &downloads)?;
+    crate::engine::provision::extract_member(
+        &wheel,
+        &format!("onnxruntime/capi/{LIB_NAME}"),
+        target,
+    )
 }

@@ -121,7 +121,10 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
         if self.pos + n > self.b.len() {
-            return Err(format!("truncated file: wanted {n} bytes at offset {}", self.pos));
+            return Err(format!(
+                "truncated file: wanted {n} bytes at offset {}",
+                self.pos
+            ));
         }
         let s = &self.b[self.pos..self.pos + n];
         self.pos += n;
@@ -174,7 +177,10 @@ impl Reader<'_> {
 
 impl Gguf {
     pub fn open(path: &Path) -> Result<Gguf, GgufError> {
-        let err = |message: String| GgufError { path: path.to_path_buf(), message };
+        let err = |message: String| GgufError {
+            path: path.to_path_buf(),
+            message,
+        };
         let data = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
         Self::parse(path, data).map_err(err)
     }
@@ -186,7 +192,9 @@ impl Gguf {
         }
         let version = r.u32()?;
         if !(2..=3).contains(&version) {
-            return Err(format!("unsupported GGUF version {version} (expected 2 or 3)"));
+            return Err(format!(
+                "unsupported GGUF version {version} (expected 2 or 3)"
+            ));
         }
         let n_tensors = r.u64()?;
         let n_kv = r.u64()?;
@@ -209,15 +217,35 @@ impl Gguf {
             let offset = r.u64()?;
             let kind = GgmlType::from_id(ty)
                 .ok_or_else(|| format!("tensor {name}: GGML type {ty} is not supported (F32, F16, Q4_0, Q4_1, Q8_0 are)"))?;
-            tensors.insert(name.clone(), TensorInfo { name, dims, kind, offset });
+            tensors.insert(
+                name.clone(),
+                TensorInfo {
+                    name,
+                    dims,
+                    kind,
+                    offset,
+                },
+            );
         }
-        let align = metadata.get("general.alignment").and_then(Value::as_u64).unwrap_or(32) as usize;
+        let align = metadata
+            .get("general.alignment")
+            .and_then(Value::as_u64)
+            .unwrap_or(32) as usize;
         let data_start = r.pos.div_ceil(align) * align;
-        let g = Gguf { path: path.to_path_buf(), metadata, tensors, data, data_start };
+        let g = Gguf {
+            path: path.to_path_buf(),
+            metadata,
+            tensors,
+            data,
+            data_start,
+        };
         for t in g.tensors.values() {
             let end = g.data_start + t.offset as usize + g.byte_len(t);
             if end > g.data.len() {
-                return Err(format!("tensor {} extends past the end of the file", t.name));
+                return Err(format!(
+                    "tensor {} extends past the end of the file",
+                    t.name
+                ));
             }
         }
         Ok(g)
@@ -233,7 +261,9 @@ impl Gguf {
     }
 
     pub fn tensor(&self, name: &str) -> Result<&TensorInfo, String> {
-        self.tensors.get(name).ok_or_else(|| format!("tensor {name} is missing"))
+        self.tensors
+            .get(name)
+            .ok_or_else(|| format!("tensor {name} is missing"))
     }
 
     pub fn raw(&self, t: &TensorInfo) -> &[u8] {
@@ -255,7 +285,10 @@ fn f16(b: &[u8]) -> f32 {
 pub fn dequantize(kind: GgmlType, raw: &[u8], n: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(n);
     match kind {
-        GgmlType::F32 => out.extend(raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()))),
+        GgmlType::F32 => out.extend(
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+        ),
         GgmlType::F16 => out.extend(raw.chunks_exact(2).map(f16)),
         GgmlType::Q8_0 => {
             for b in raw.chunks_exact(34) {
@@ -301,7 +334,11 @@ pub fn repack_q4(kind: GgmlType, raw: &[u8]) -> Option<Q4Blocks> {
     let nb = raw.len() / bytes;
     let mut packed = Vec::with_capacity(nb * 16);
     let mut scales = Vec::with_capacity(nb);
-    let mut offsets = if has_min { Some(Vec::with_capacity(nb)) } else { None };
+    let mut offsets = if has_min {
+        Some(Vec::with_capacity(nb))
+    } else {
+        None
+    };
     for b in raw.chunks_exact(bytes) {
         let d = f16(&b[0..2]);
         scales.push(d);
@@ -321,7 +358,11 @@ pub fn repack_q4(kind: GgmlType, raw: &[u8]) -> Option<Q4Blocks> {
             packed.push(q[2 * j] | (q[2 * j + 1] << 4));
         }
     }
-    Some(Q4Blocks { packed, scales, offsets })
+    Some(Q4Blocks {
+        packed,
+        scales,
+        offsets,
+    })
 }
 
 #[cfg(test)]
@@ -344,7 +385,7 @@ mod tests {
         assert_eq!(v[16], 0.5 * 15.0 - 1.0);
         let r = repack_q4(GgmlType::Q4_1, &b).unwrap();
         // Element 2j in the low nibble, 2j+1 in the high nibble.
-        assert_eq!(r.packed[0], 0 | (1 << 4));
+        assert_eq!(r.packed[0], 1 << 4);
         assert_eq!(r.packed[8], 15 | (14 << 4));
         let off = r.offsets.unwrap()[0];
         for (e, want) in v.iter().enumerate() {
@@ -371,11 +412,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        let e = Gguf::parse(Path::new("x.gguf"), b"GGUF\x09\0\0\0".to_vec()).err().unwrap();
+        let e = Gguf::parse(Path::new("x.gguf"), b"GGUF\x09\0\0\0".to_vec())
+            .err()
+            .unwrap();
         assert!(e.contains("version 9"), "{e}");
-        let e = Gguf::parse(Path::new("x.gguf"), b"PK\x03\x04".to_vec()).err().unwrap();
+        let e = Gguf::parse(Path::new("x.gguf"), b"PK\x03\x04".to_vec())
+            .err()
+            .unwrap();
         assert!(e.contains("magic"), "{e}");
-        let e = Gguf::parse(Path::new("x.gguf"), b"GGUF\x03\0\0\0\x01".to_vec()).err().unwrap();
+        let e = Gguf::parse(Path::new("x.gguf"), b"GGUF\x03\0\0\0\x01".to_vec())
+            .err()
+            .unwrap();
         assert!(e.contains("truncated"), "{e}");
     }
 }

@@ -35,7 +35,13 @@ pub enum Linear {
     /// 4-bit blocks of 32 along `in`, kept quantized: value = scale·(q − 8) + offset.
     /// `packed` is MatMulNBits' layout `[out][in/32][16]` (element 2j in the low nibble of byte j);
     /// `offset` (Q4_1's per-block minimum plus 8·scale) is `None` for Q4_0.
-    Q4 { out: usize, inp: usize, packed: Vec<u8>, scales: Vec<f32>, offset: Option<Vec<f32>> },
+    Q4 {
+        out: usize,
+        inp: usize,
+        packed: Vec<u8>,
+        scales: Vec<f32>,
+        offset: Option<Vec<f32>>,
+    },
 }
 
 impl Linear {
@@ -117,7 +123,11 @@ impl Builder<'_> {
         let two = self.g.scalar_f32(2.0);
         let eps = self.g.scalar_f32(self.cfg.rms_norm_eps);
         let sq = self.g.op("Pow", &[x, &two], &[]);
-        let mean = self.g.op("ReduceMean", &[&sq], &[("axes", Attr::Ints(vec![-1])), ("keepdims", Attr::Int(1))]);
+        let mean = self.g.op(
+            "ReduceMean",
+            &[&sq],
+            &[("axes", Attr::Ints(vec![-1])), ("keepdims", Attr::Int(1))],
+        );
         let var = self.g.op("Add", &[&mean, &eps], &[]);
         let rms = self.g.op("Sqrt", &[&var], &[]);
         let n = self.g.op("Div", &[x, &rms], &[]);
@@ -136,10 +146,19 @@ impl Builder<'_> {
                 let w = self.weight(name, Tensor::f32(&[*inp as i64, *out as i64], &t));
                 self.g.op("MatMul", &[x, &w], &[])
             }
-            Linear::Q4 { out, inp, packed, scales, offset } => {
+            Linear::Q4 {
+                out,
+                inp,
+                packed,
+                scales,
+                offset,
+            } => {
                 let blocks = (*inp / 32) as i64;
                 let b = self.weight(name, Tensor::u8(&[*out as i64, blocks, 16], packed.clone()));
-                let s = self.weight(&format!("{name}.scales"), Tensor::f32(&[*out as i64 * blocks], scales));
+                let s = self.weight(
+                    &format!("{name}.scales"),
+                    Tensor::f32(&[*out as i64 * blocks], scales),
+                );
                 let level = match self.opts.accuracy {
                     Accuracy::Exact => 0,
                     Accuracy::Int8 => 4,
@@ -167,12 +186,17 @@ impl Builder<'_> {
                                 t[bi * out + o] = off[o * nb + bi];
                             }
                         }
-                        let c = self.weight(&format!("{name}.offsets"), Tensor::f32(&[blocks, *out as i64], &t));
+                        let c = self.weight(
+                            &format!("{name}.offsets"),
+                            Tensor::f32(&[blocks, *out as i64], &t),
+                        );
                         let shape = self.g.ints(&[0, 0, blocks, 32]);
                         let xb = self.g.op("Reshape", &[x, &shape], &[]);
                         // ReduceSum takes its axes as an input since opset 13.
                         let axes = self.g.ints(&[-1]);
-                        let xs = self.g.op("ReduceSum", &[&xb, &axes], &[("keepdims", Attr::Int(0))]);
+                        let xs =
+                            self.g
+                                .op("ReduceSum", &[&xb, &axes], &[("keepdims", Attr::Int(0))]);
                         let corr = self.g.op("MatMul", &[&xs, &c], &[]);
                         self.g.op("Add", &[&y, &corr], &[])
                     }
@@ -183,14 +207,25 @@ impl Builder<'_> {
 
     /// `[B,S,heads*hd]` → `[B,heads,S,hd]`.
     fn heads(&mut self, x: &str, heads: usize) -> String {
-        let shape = self.g.ints(&[0, 0, heads as i64, self.cfg.head_dim() as i64]);
+        let shape = self
+            .g
+            .ints(&[0, 0, heads as i64, self.cfg.head_dim() as i64]);
         let r = self.g.op("Reshape", &[x, &shape], &[]);
-        self.g.op("Transpose", &[&r], &[("perm", Attr::Ints(vec![0, 2, 1, 3]))])
+        self.g.op(
+            "Transpose",
+            &[&r],
+            &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
+        )
     }
 
     fn rope(&mut self, x: &str, cos: &str, sin: &str) -> String {
         let half = (self.cfg.head_dim() / 2) as i64;
-        let (s0, s1, s2, ax) = (self.g.ints(&[0]), self.g.ints(&[half]), self.g.ints(&[2 * half]), self.g.ints(&[3]));
+        let (s0, s1, s2, ax) = (
+            self.g.ints(&[0]),
+            self.g.ints(&[half]),
+            self.g.ints(&[2 * half]),
+            self.g.ints(&[3]),
+        );
         let x1 = self.g.op("Slice", &[x, &s0, &s1, &ax], &[]);
         let x2 = self.g.op("Slice", &[x, &s1, &s2, &ax], &[]);
         let nx2 = self.g.op("Neg", &[&x2], &[]);
@@ -202,14 +237,39 @@ impl Builder<'_> {
 }
 
 /// Writes `model.onnx` (+ `model.onnx_data`) for the given weights.
-pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphOptions) -> std::io::Result<()> {
+pub fn write_model(
+    dir: &Path,
+    cfg: &LlamaConfig,
+    w: &LlamaWeights,
+    opts: GraphOptions,
+) -> std::io::Result<()> {
     let hd = cfg.head_dim() as i64;
-    let (nh, nkv) = (cfg.num_attention_heads as i64, cfg.num_key_value_heads as i64);
-    let mut b = Builder { g: Graph::new("candor-llama"), cfg, opts, n_init: 0 };
+    let (nh, nkv) = (
+        cfg.num_attention_heads as i64,
+        cfg.num_key_value_heads as i64,
+    );
+    let mut b = Builder {
+        g: Graph::new("candor-llama"),
+        cfg,
+        opts,
+        n_init: 0,
+    };
     let dim = |s: &str| Dim::Named(s.to_string());
-    let ids = b.g.input("input_ids", DType::I64, vec![dim("batch_size"), dim("sequence_length")]);
-    let mask = b.g.input("attention_mask", DType::I64, vec![dim("batch_size"), dim("total_sequence_length")]);
-    let pos = b.g.input("position_ids", DType::I64, vec![dim("batch_size"), dim("sequence_length")]);
+    let ids = b.g.input(
+        "input_ids",
+        DType::I64,
+        vec![dim("batch_size"), dim("sequence_length")],
+    );
+    let mask = b.g.input(
+        "attention_mask",
+        DType::I64,
+        vec![dim("batch_size"), dim("total_sequence_length")],
+    );
+    let pos = b.g.input(
+        "position_ids",
+        DType::I64,
+        vec![dim("batch_size"), dim("sequence_length")],
+    );
     let mut past = vec![];
     if opts.kv_cache {
         for l in 0..cfg.num_hidden_layers {
@@ -218,7 +278,12 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
                 kv.push(b.g.input(
                     &format!("past_key_values.{l}.{kind}"),
                     DType::F32,
-                    vec![dim("batch_size"), Dim::Fixed(nkv), dim("past_sequence_length"), Dim::Fixed(hd)],
+                    vec![
+                        dim("batch_size"),
+                        Dim::Fixed(nkv),
+                        dim("past_sequence_length"),
+                        Dim::Fixed(hd),
+                    ],
                 ));
             }
             past.push(kv);
@@ -229,17 +294,24 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
     let keep = b.g.init(LOGITS_TO_KEEP, Tensor::i64(&[], &[0]));
 
     // Embeddings.
-    let embed = b.weight("model.embed_tokens.weight", Tensor::f32(&[cfg.vocab_size as i64, cfg.hidden_size as i64], &w.embed));
+    let embed = b.weight(
+        "model.embed_tokens.weight",
+        Tensor::f32(&[cfg.vocab_size as i64, cfg.hidden_size as i64], &w.embed),
+    );
     let mut x = b.g.op("Gather", &[&embed, &ids], &[("axis", Attr::Int(0))]);
 
     // Rotary tables from position_ids: [B,1,S,hd].
-    let inv: Vec<f32> = (0..hd / 2).map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f32 / hd as f32)).collect();
+    let inv: Vec<f32> = (0..hd / 2)
+        .map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f32 / hd as f32))
+        .collect();
     let inv = b.g.konst(Tensor::f32(&[hd / 2], &inv));
-    let posf = b.g.op("Cast", &[&pos], &[("to", Attr::Int(DType::F32 as i64))]);
+    let posf =
+        b.g.op("Cast", &[&pos], &[("to", Attr::Int(DType::F32 as i64))]);
     let ax2 = b.g.ints(&[2]);
     let posu = b.g.op("Unsqueeze", &[&posf, &ax2], &[]);
     let freqs = b.g.op("Mul", &[&posu, &inv], &[]);
-    let emb = b.g.op("Concat", &[&freqs, &freqs], &[("axis", Attr::Int(-1))]);
+    let emb =
+        b.g.op("Concat", &[&freqs, &freqs], &[("axis", Attr::Int(-1))]);
     let ax1 = b.g.ints(&[1]);
     let cos = b.g.op("Cos", &[&emb], &[]);
     let cos = b.g.op("Unsqueeze", &[&cos, &ax1], &[]);
@@ -247,8 +319,16 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
     let sin = b.g.op("Unsqueeze", &[&sin, &ax1], &[]);
 
     // Additive attention bias [B,1,1,S,T]: causal over absolute positions, and padding.
-    let t_len = b.g.op("Shape", &[&mask], &[("start", Attr::Int(1)), ("end", Attr::Int(2))]);
-    let s_len = b.g.op("Shape", &[&ids], &[("start", Attr::Int(1)), ("end", Attr::Int(2))]);
+    let t_len = b.g.op(
+        "Shape",
+        &[&mask],
+        &[("start", Attr::Int(1)), ("end", Attr::Int(2))],
+    );
+    let s_len = b.g.op(
+        "Shape",
+        &[&ids],
+        &[("start", Attr::Int(1)), ("end", Attr::Int(2))],
+    );
     let t_sc = b.g.op("Squeeze", &[&t_len], &[]);
     let s_sc = b.g.op("Squeeze", &[&s_len], &[]);
     let zero_i = b.g.konst(Tensor::i64(&[], &[0]));
@@ -260,7 +340,8 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
     let kidx = b.g.op("Unsqueeze", &[&kidx, &ax0], &[]);
     let qidx = b.g.op("Unsqueeze", &[&qidx, &ax1], &[]);
     let causal = b.g.op("LessOrEqual", &[&kidx, &qidx], &[]);
-    let padb = b.g.op("Cast", &[&mask], &[("to", Attr::Int(DType::Bool as i64))]);
+    let padb =
+        b.g.op("Cast", &[&mask], &[("to", Attr::Int(DType::Bool as i64))]);
     let ax123 = b.g.ints(&[1, 2, 3]);
     let padb = b.g.op("Unsqueeze", &[&padb, &ax123], &[]);
     let allowed = b.g.op("And", &[&causal, &padb], &[]);
@@ -275,7 +356,11 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
         let p = format!("model.layers.{l}");
         let h = b.rms_norm(&x, &lw.attn_norm, &format!("{p}.input_layernorm.weight"));
         // The attention scale is folded into W_q: RoPE is linear, so it commutes.
-        let q = b.linear(&h, &scaled(&lw.q, scale), &format!("{p}.self_attn.q_proj.weight"));
+        let q = b.linear(
+            &h,
+            &scaled(&lw.q, scale),
+            &format!("{p}.self_attn.q_proj.weight"),
+        );
         let k = b.linear(&h, &lw.k, &format!("{p}.self_attn.k_proj.weight"));
         let v = b.linear(&h, &lw.v, &format!("{p}.self_attn.v_proj.weight"));
         let q = b.heads(&q, nh as usize);
@@ -285,27 +370,48 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
         let mut k = b.rope(&k, &cos, &sin);
         let mut v = v;
         if opts.kv_cache {
-            k = b.g.op("Concat", &[&past[l][0], &k], &[("axis", Attr::Int(2))]);
-            v = b.g.op("Concat", &[&past[l][1], &v], &[("axis", Attr::Int(2))]);
-            let kv_dims = || vec![dim("batch_size"), Dim::Fixed(nkv), dim("total_sequence_length"), Dim::Fixed(hd)];
+            k =
+                b.g.op("Concat", &[&past[l][0], &k], &[("axis", Attr::Int(2))]);
+            v =
+                b.g.op("Concat", &[&past[l][1], &v], &[("axis", Attr::Int(2))]);
+            let kv_dims = || {
+                vec![
+                    dim("batch_size"),
+                    Dim::Fixed(nkv),
+                    dim("total_sequence_length"),
+                    Dim::Fixed(hd),
+                ]
+            };
             b.g.output(&k, &format!("present.{l}.key"), DType::F32, kv_dims());
             b.g.output(&v, &format!("present.{l}.value"), DType::F32, kv_dims());
         }
         // Grouped-query attention without copying K/V: [B,kv,group,S,hd] × [B,kv,1,hd,T].
         let q5 = b.g.op("Reshape", &[&q, &qkv_shape], &[]);
         let k5 = b.g.op("Unsqueeze", &[&k, &ax2], &[]);
-        let kt = b.g.op("Transpose", &[&k5], &[("perm", Attr::Ints(vec![0, 1, 2, 4, 3]))]);
+        let kt = b.g.op(
+            "Transpose",
+            &[&k5],
+            &[("perm", Attr::Ints(vec![0, 1, 2, 4, 3]))],
+        );
         let v5 = b.g.op("Unsqueeze", &[&v, &ax2], &[]);
         let scores = b.g.op("MatMul", &[&q5, &kt], &[]);
         let scores = b.g.op("Add", &[&scores, &bias], &[]);
         let probs = b.g.op("Softmax", &[&scores], &[("axis", Attr::Int(-1))]);
         let ctx = b.g.op("MatMul", &[&probs, &v5], &[]);
         let ctx = b.g.op("Reshape", &[&ctx, &ctx_shape], &[]);
-        let ctx = b.g.op("Transpose", &[&ctx], &[("perm", Attr::Ints(vec![0, 2, 1, 3]))]);
+        let ctx = b.g.op(
+            "Transpose",
+            &[&ctx],
+            &[("perm", Attr::Ints(vec![0, 2, 1, 3]))],
+        );
         let ctx = b.g.op("Reshape", &[&ctx, &out_shape], &[]);
         let o = b.linear(&ctx, &lw.o, &format!("{p}.self_attn.o_proj.weight"));
         x = b.g.op("Add", &[&x, &o], &[]);
-        let h = b.rms_norm(&x, &lw.ffn_norm, &format!("{p}.post_attention_layernorm.weight"));
+        let h = b.rms_norm(
+            &x,
+            &lw.ffn_norm,
+            &format!("{p}.post_attention_layernorm.weight"),
+        );
         let gt = b.linear(&h, &lw.gate, &format!("{p}.mlp.gate_proj.weight"));
         let up = b.linear(&h, &lw.up, &format!("{p}.mlp.up_proj.weight"));
         let sg = b.g.op("Sigmoid", &[&gt], &[]);
@@ -325,25 +431,53 @@ pub fn write_model(dir: &Path, cfg: &LlamaConfig, w: &LlamaWeights, opts: GraphO
         None => {
             let flat_shape = b.g.ints(&[-1, cfg.hidden_size as i64]);
             let flat = b.g.op("Reshape", &[&x, &flat_shape], &[]);
-            let l = b.g.op("Gemm", &[&flat, &embed], &[("transB", Attr::Int(1))]);
-            let bdim = b.g.op("Shape", &[&x], &[("start", Attr::Int(0)), ("end", Attr::Int(1))]);
+            let l =
+                b.g.op("Gemm", &[&flat, &embed], &[("transB", Attr::Int(1))]);
+            let bdim = b.g.op(
+                "Shape",
+                &[&x],
+                &[("start", Attr::Int(0)), ("end", Attr::Int(1))],
+            );
             let rest = b.g.ints(&[-1, cfg.vocab_size as i64]);
             let shape = b.g.op("Concat", &[&bdim, &rest], &[("axis", Attr::Int(0))]);
             b.g.op("Reshape", &[&l, &shape], &[])
         }
         Some(head) => b.linear(&x, head, "lm_head.weight"),
     };
-    b.g.output(&logits, "logits", DType::F32, vec![dim("batch_size"), dim("logits_length"), Dim::Fixed(cfg.vocab_size as i64)]);
+    b.g.output(
+        &logits,
+        "logits",
+        DType::F32,
+        vec![
+            dim("batch_size"),
+            dim("logits_length"),
+            Dim::Fixed(cfg.vocab_size as i64),
+        ],
+    );
     let _ = b.n_init;
     b.g.write(&dir.join("model.onnx"), Some("model.onnx_data"), 1024)
 }
 
 fn scaled(l: &Linear, s: f32) -> Linear {
     let mut c = match l {
-        Linear::Dense { out, inp, w } => Linear::Dense { out: *out, inp: *inp, w: w.clone() },
-        Linear::Q4 { out, inp, packed, scales, offset } => {
-            Linear::Q4 { out: *out, inp: *inp, packed: packed.clone(), scales: scales.clone(), offset: offset.clone() }
-        }
+        Linear::Dense { out, inp, w } => Linear::Dense {
+            out: *out,
+            inp: *inp,
+            w: w.clone(),
+        },
+        Linear::Q4 {
+            out,
+            inp,
+            packed,
+            scales,
+            offset,
+        } => Linear::Q4 {
+            out: *out,
+            inp: *inp,
+            packed: packed.clone(),
+            scales: scales.clone(),
+            offset: offset.clone(),
+        },
     };
     c.scale_rows(s);
     let _ = c.out();

@@ -9,12 +9,14 @@ pub mod onnx;
 pub mod tiny;
 pub mod tokenizer;
 
-use gguf::{Gguf, GgmlType, TensorInfo, Value};
+use gguf::{GgmlType, Gguf, TensorInfo, Value};
 use llama::{Accuracy, GraphOptions, LayerWeights, Linear, LlamaConfig, LlamaWeights};
 use std::path::Path;
 
 /// How weights are stored in the imported graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WeightFormat {
     /// Everything dequantized to float32.
@@ -36,29 +38,60 @@ impl std::fmt::Display for ImportError {
 impl std::error::Error for ImportError {}
 
 /// Imports `gguf_path` into `out_dir`. `progress` receives one line per stage.
-pub fn import_gguf(gguf_path: &Path, out_dir: &Path, format: WeightFormat, progress: &mut dyn FnMut(&str)) -> Result<(), ImportError> {
+pub fn import_gguf(
+    gguf_path: &Path,
+    out_dir: &Path,
+    format: WeightFormat,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), ImportError> {
     let e = |m: String| ImportError(format!("{}: {m}", gguf_path.display()));
     progress("reading GGUF");
     let g = Gguf::open(gguf_path).map_err(|x| ImportError(x.to_string()))?;
-    let arch = g.get("general.architecture").and_then(Value::as_str).unwrap_or("(none)").to_string();
+    let arch = g
+        .get("general.architecture")
+        .and_then(Value::as_str)
+        .unwrap_or("(none)")
+        .to_string();
     if arch != "llama" {
-        return Err(e(format!("architecture {arch:?} is not supported: candor imports Llama-architecture models only")));
+        return Err(e(format!(
+            "architecture {arch:?} is not supported: candor imports Llama-architecture models only"
+        )));
     }
     let cfg = config(&g).map_err(e)?;
     progress(&format!(
         "{} layers, hidden {}, {} heads / {} KV heads, vocab {}",
-        cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.vocab_size
+        cfg.num_hidden_layers,
+        cfg.hidden_size,
+        cfg.num_attention_heads,
+        cfg.num_key_value_heads,
+        cfg.vocab_size
     ));
     progress("building tokenizer");
     let tok = tokenizer::tokenizer_json(&g).map_err(e)?;
     progress(&format!("converting weights ({})", format_name(format)));
     let weights = weights(&g, &cfg, format).map_err(e)?;
-    std::fs::create_dir_all(out_dir).map_err(|x| ImportError(format!("{}: {x}", out_dir.display())))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|x| ImportError(format!("{}: {x}", out_dir.display())))?;
     let io = |x: std::io::Error| ImportError(format!("{}: {x}", out_dir.display()));
     progress("writing ONNX graph");
-    let accuracy = if format == WeightFormat::Q4Fast { Accuracy::Int8 } else { Accuracy::Exact };
-    llama::write_model(out_dir, &cfg, &weights, GraphOptions { kv_cache: true, accuracy }).map_err(io)?;
-    let write_json = |name: &str, v: &serde_json::Value| std::fs::write(out_dir.join(name), serde_json::to_string_pretty(v).unwrap()).map_err(io);
+    let accuracy = if format == WeightFormat::Q4Fast {
+        Accuracy::Int8
+    } else {
+        Accuracy::Exact
+    };
+    llama::write_model(
+        out_dir,
+        &cfg,
+        &weights,
+        GraphOptions {
+            kv_cache: true,
+            accuracy,
+        },
+    )
+    .map_err(io)?;
+    let write_json = |name: &str, v: &serde_json::Value| {
+        std::fs::write(out_dir.join(name), serde_json::to_string_pretty(v).unwrap()).map_err(io)
+    };
     write_json("tokenizer.json", &tok)?;
     let special = |key: &str| tokenizer::token(&g, key);
     let template = g.get("tokenizer.chat_template").and_then(Value::as_str);
@@ -81,10 +114,17 @@ pub fn import_gguf(gguf_path: &Path, out_dir: &Path, format: WeightFormat, progr
         "head_dim": cfg.head_dim(),
         "candor_import": {"source": gguf_path.file_name().map(|n| n.to_string_lossy().into_owned()), "weights": format_name(format)},
     });
-    c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    c.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     write_json("config.json", &c)?;
-    let pad = g.get("tokenizer.ggml.padding_token_id").and_then(Value::as_u64);
-    write_json("generation_config.json", &serde_json::json!({"bos_token_id": cfg.bos_token_id, "eos_token_id": cfg.eos_token_id, "pad_token_id": pad}))?;
+    let pad = g
+        .get("tokenizer.ggml.padding_token_id")
+        .and_then(Value::as_u64);
+    write_json(
+        "generation_config.json",
+        &serde_json::json!({"bos_token_id": cfg.bos_token_id, "eos_token_id": cfg.eos_token_id, "pad_token_id": pad}),
+    )?;
     progress("done");
     Ok(())
 }
@@ -98,8 +138,17 @@ pub fn format_name(f: WeightFormat) -> &'static str {
 }
 
 fn config(g: &Gguf) -> Result<LlamaConfig, String> {
-    let u = |k: &str| g.get(&format!("llama.{k}")).and_then(Value::as_u64).map(|v| v as usize).ok_or_else(|| format!("metadata llama.{k} is missing"));
-    let f = |k: &str, d: f64| g.get(&format!("llama.{k}")).and_then(Value::as_f64).unwrap_or(d) as f32;
+    let u = |k: &str| {
+        g.get(&format!("llama.{k}"))
+            .and_then(Value::as_u64)
+            .map(|v| v as usize)
+            .ok_or_else(|| format!("metadata llama.{k} is missing"))
+    };
+    let f = |k: &str, d: f64| {
+        g.get(&format!("llama.{k}"))
+            .and_then(Value::as_f64)
+            .unwrap_or(d) as f32
+    };
     let n_vocab = match g.get("tokenizer.ggml.tokens") {
         Some(Value::Array(a)) => a.len(),
         _ => u("vocab_size")?,
@@ -117,15 +166,27 @@ fn config(g: &Gguf) -> Result<LlamaConfig, String> {
         rms_norm_eps: f("attention.layer_norm_rms_epsilon", 1e-5),
         max_position_embeddings: u("context_length").unwrap_or(2048),
         tie_word_embeddings: !g.tensors.contains_key("output.weight"),
-        bos_token_id: g.get("tokenizer.ggml.bos_token_id").and_then(Value::as_u64).unwrap_or(1) as u32,
-        eos_token_id: g.get("tokenizer.ggml.eos_token_id").and_then(Value::as_u64).unwrap_or(2) as u32,
+        bos_token_id: g
+            .get("tokenizer.ggml.bos_token_id")
+            .and_then(Value::as_u64)
+            .unwrap_or(1) as u32,
+        eos_token_id: g
+            .get("tokenizer.ggml.eos_token_id")
+            .and_then(Value::as_u64)
+            .unwrap_or(2) as u32,
     };
     if hidden % heads != 0 || heads % cfg.num_key_value_heads != 0 {
-        return Err(format!("inconsistent heads: hidden {hidden}, heads {heads}, kv heads {}", cfg.num_key_value_heads));
+        return Err(format!(
+            "inconsistent heads: hidden {hidden}, heads {heads}, kv heads {}",
+            cfg.num_key_value_heads
+        ));
     }
     if let Some(rd) = g.get("llama.rope.dimension_count").and_then(Value::as_u64) {
         if rd as usize != cfg.head_dim() {
-            return Err(format!("partial rotary embeddings (rope dimension {rd} of head dim {}) are not supported", cfg.head_dim()));
+            return Err(format!(
+                "partial rotary embeddings (rope dimension {rd} of head dim {}) are not supported",
+                cfg.head_dim()
+            ));
         }
     }
     Ok(cfg)
@@ -147,20 +208,35 @@ fn unpermute_rows(n_head: usize, rows: usize) -> Vec<usize> {
 
 fn reorder<T: Copy>(v: &[T], src_rows: &[usize]) -> Vec<T> {
     let row = v.len() / src_rows.len();
-    src_rows.iter().flat_map(|&s| v[s * row..(s + 1) * row].iter().copied()).collect()
+    src_rows
+        .iter()
+        .flat_map(|&s| v[s * row..(s + 1) * row].iter().copied())
+        .collect()
 }
 
 fn linear(g: &Gguf, t: &TensorInfo, format: WeightFormat, perm_heads: Option<usize>) -> Linear {
     let (out, inp) = t.rows_cols();
     let perm = perm_heads.map(|h| unpermute_rows(h, out));
-    let keep_q4 = format != WeightFormat::F32 && matches!(t.kind, GgmlType::Q4_0 | GgmlType::Q4_1) && inp % 32 == 0;
+    let keep_q4 = format != WeightFormat::F32
+        && matches!(t.kind, GgmlType::Q4_0 | GgmlType::Q4_1)
+        && inp % 32 == 0;
     if keep_q4 {
         let b = gguf::repack_q4(t.kind, g.raw(t)).expect("Q4 type");
         let (packed, scales, offset) = match &perm {
             None => (b.packed, b.scales, b.offsets),
-            Some(p) => (reorder(&b.packed, p), reorder(&b.scales, p), b.offsets.map(|o| reorder(&o, p))),
+            Some(p) => (
+                reorder(&b.packed, p),
+                reorder(&b.scales, p),
+                b.offsets.map(|o| reorder(&o, p)),
+            ),
         };
-        return Linear::Q4 { out, inp, packed, scales, offset };
+        return Linear::Q4 {
+            out,
+            inp,
+            packed,
+            scales,
+            offset,
+        };
     }
     let w = g.dequantize(t);
     let w = match &perm {
@@ -175,7 +251,10 @@ fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWei
     let vec = |n: &str| -> Result<Vec<f32>, String> { Ok(g.dequantize(t(n)?)) };
     let embed_t = t("token_embd.weight")?;
     if embed_t.rows_cols() != (cfg.vocab_size, cfg.hidden_size) {
-        return Err(format!("token_embd.weight has shape {:?}, expected [{}, {}]", embed_t.dims, cfg.hidden_size, cfg.vocab_size));
+        return Err(format!(
+            "token_embd.weight has shape {:?}, expected [{}, {}]",
+            embed_t.dims, cfg.hidden_size, cfg.vocab_size
+        ));
     }
     let mut layers = vec![];
     for l in 0..cfg.num_hidden_layers {
@@ -192,11 +271,16 @@ fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWei
             down: linear(g, t(&n("ffn_down"))?, format, None),
         });
     }
-    let lm_head = match g.tensors.get("output.weight") {
-        Some(o) => Some(linear(g, o, format, None)),
-        None => None,
-    };
-    Ok(LlamaWeights { embed: g.dequantize(embed_t), layers, final_norm: vec("output_norm.weight")?, lm_head })
+    let lm_head = g
+        .tensors
+        .get("output.weight")
+        .map(|o| linear(g, o, format, None));
+    Ok(LlamaWeights {
+        embed: g.dequantize(embed_t),
+        layers,
+        final_norm: vec("output_norm.weight")?,
+        lm_head,
+    })
 }
 
 #[cfg(test)]

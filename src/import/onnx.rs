@@ -74,13 +74,25 @@ pub struct Tensor {
 
 impl Tensor {
     pub fn f32(dims: &[i64], v: &[f32]) -> Tensor {
-        Tensor { dtype: DType::F32, dims: dims.to_vec(), data: v.iter().flat_map(|x| x.to_le_bytes()).collect() }
+        Tensor {
+            dtype: DType::F32,
+            dims: dims.to_vec(),
+            data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        }
     }
     pub fn i64(dims: &[i64], v: &[i64]) -> Tensor {
-        Tensor { dtype: DType::I64, dims: dims.to_vec(), data: v.iter().flat_map(|x| x.to_le_bytes()).collect() }
+        Tensor {
+            dtype: DType::I64,
+            dims: dims.to_vec(),
+            data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        }
     }
     pub fn u8(dims: &[i64], v: Vec<u8>) -> Tensor {
-        Tensor { dtype: DType::U8, dims: dims.to_vec(), data: v }
+        Tensor {
+            dtype: DType::U8,
+            dims: dims.to_vec(),
+            data: v,
+        }
     }
 }
 
@@ -117,11 +129,22 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(name: &str) -> Self {
-        Graph { name: name.into(), nodes: vec![], inits: vec![], inputs: vec![], outputs: vec![], counter: 0 }
+        Graph {
+            name: name.into(),
+            nodes: vec![],
+            inits: vec![],
+            inputs: vec![],
+            outputs: vec![],
+            counter: 0,
+        }
     }
 
     pub fn input(&mut self, name: &str, dtype: DType, dims: Vec<Dim>) -> String {
-        self.inputs.push(ValueInfo { name: name.into(), dtype, dims });
+        self.inputs.push(ValueInfo {
+            name: name.into(),
+            dtype,
+            dims,
+        });
         name.into()
     }
 
@@ -136,7 +159,11 @@ impl Graph {
                 attrs: vec![],
             });
         }
-        self.outputs.push(ValueInfo { name: name.into(), dtype, dims });
+        self.outputs.push(ValueInfo {
+            name: name.into(),
+            dtype,
+            dims,
+        });
     }
 
     pub fn init(&mut self, name: &str, t: Tensor) -> String {
@@ -164,7 +191,13 @@ impl Graph {
         self.op_in("", op, inputs, attrs)
     }
 
-    pub fn op_in(&mut self, domain: &str, op: &str, inputs: &[&str], attrs: &[(&str, Attr)]) -> String {
+    pub fn op_in(
+        &mut self,
+        domain: &str,
+        op: &str,
+        inputs: &[&str],
+        attrs: &[(&str, Attr)],
+    ) -> String {
         self.counter += 1;
         let out = format!("{}_{}", op.to_lowercase(), self.counter);
         self.nodes.push(Node {
@@ -172,16 +205,28 @@ impl Graph {
             domain: domain.into(),
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
             outputs: vec![out.clone()],
-            attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         });
         out
     }
 
     /// Serialises the model. Initializers larger than `external_min` bytes go to
     /// `data_file` (next to the model file) when one is given.
-    pub fn write(&self, model_path: &Path, data_file: Option<&str>, external_min: usize) -> std::io::Result<()> {
+    pub fn write(
+        &self,
+        model_path: &Path,
+        data_file: Option<&str>,
+        external_min: usize,
+    ) -> std::io::Result<()> {
         let mut data_out = match data_file {
-            Some(f) => Some((f, std::io::BufWriter::new(std::fs::File::create(model_path.with_file_name(f))?), 0u64)),
+            Some(f) => Some((
+                f,
+                std::io::BufWriter::new(std::fs::File::create(model_path.with_file_name(f))?),
+                0u64,
+            )),
             None => None,
         };
         let mut g = Pb::default();
@@ -212,7 +257,11 @@ impl Graph {
                     let pad = (65536 - (*offset % 65536)) % 65536;
                     w.write_all(&vec![0u8; pad as usize])?;
                     *offset += pad;
-                    for (k, v) in [("location", file.to_string()), ("offset", offset.to_string()), ("length", t.data.len().to_string())] {
+                    for (k, v) in [
+                        ("location", file.to_string()),
+                        ("offset", offset.to_string()),
+                        ("length", t.data.len().to_string()),
+                    ] {
                         let mut e = Pb::default();
                         e.str(1, k);
                         e.str(2, &v);

@@ -19,12 +19,19 @@ pub struct TinySpec {
 
 impl Default for TinySpec {
     fn default() -> Self {
-        TinySpec { seed: 1, layers: 2, kv_cache: true, q4: false }
+        TinySpec {
+            seed: 1,
+            layers: 2,
+            kv_cache: true,
+            q4: false,
+        }
     }
 }
 
 pub const SPECIAL: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
-const MERGES: [&str; 12] = ["Ġ t", "h e", "Ġ a", "i n", "Ġt he", "e r", "o n", "Ġ s", "r e", "a n", "Ġ i", "Ġ o"];
+const MERGES: [&str; 12] = [
+    "Ġ t", "h e", "Ġ a", "i n", "Ġt he", "e r", "o n", "Ġ s", "r e", "a n", "Ġ i", "Ġ o",
+];
 const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
 /// GPT-2's reversible byte → printable character map.
@@ -81,13 +88,27 @@ pub fn config(spec: &TinySpec) -> LlamaConfig {
 fn linear(r: &mut Rng, out: usize, inp: usize, q4: bool) -> Linear {
     let scale = 1.0 / (inp as f32).sqrt() * 1.5;
     if !q4 {
-        return Linear::Dense { out, inp, w: r.vec(out * inp, scale) };
+        return Linear::Dense {
+            out,
+            inp,
+            w: r.vec(out * inp, scale),
+        };
     }
     let blocks = out * inp / 32;
-    let packed = (0..blocks * 16).map(|_| ((r.next() + 1.0) * 127.99) as u8).collect();
-    let scales = (0..blocks).map(|_| scale / 8.0 * (1.0 + 0.2 * r.next())).collect();
+    let packed = (0..blocks * 16)
+        .map(|_| ((r.next() + 1.0) * 127.99) as u8)
+        .collect();
+    let scales = (0..blocks)
+        .map(|_| scale / 8.0 * (1.0 + 0.2 * r.next()))
+        .collect();
     let offset = Some((0..blocks).map(|_| scale * 0.1 * r.next()).collect());
-    Linear::Q4 { out, inp, packed, scales, offset }
+    Linear::Q4 {
+        out,
+        inp,
+        packed,
+        scales,
+        offset,
+    }
 }
 
 /// Writes a complete model directory.
@@ -111,8 +132,21 @@ pub fn write(dir: &Path, spec: &TinySpec) -> std::io::Result<()> {
             down: linear(&mut r, h, f, spec.q4),
         })
         .collect();
-    let w = LlamaWeights { embed: r.vec(cfg.vocab_size * h, 1.0), layers, final_norm: norm(&mut r), lm_head: None };
-    llama::write_model(dir, &cfg, &w, GraphOptions { kv_cache: spec.kv_cache, accuracy: Accuracy::Exact })?;
+    let w = LlamaWeights {
+        embed: r.vec(cfg.vocab_size * h, 1.0),
+        layers,
+        final_norm: norm(&mut r),
+        lm_head: None,
+    };
+    llama::write_model(
+        dir,
+        &cfg,
+        &w,
+        GraphOptions {
+            kv_cache: spec.kv_cache,
+            accuracy: Accuracy::Exact,
+        },
+    )?;
 
     let chars = byte_chars();
     let mut vocab = serde_json::Map::new();
@@ -135,7 +169,9 @@ pub fn write(dir: &Path, spec: &TinySpec) -> std::io::Result<()> {
         "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null, "end_of_word_suffix": null,
                   "fuse_unk": false, "byte_fallback": false, "ignore_merges": false, "vocab": vocab, "merges": MERGES},
     });
-    let put = |name: &str, v: serde_json::Value| std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap());
+    let put = |name: &str, v: serde_json::Value| {
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap())
+    };
     put("tokenizer.json", tok)?;
     put(
         "tokenizer_config.json",
@@ -145,5 +181,8 @@ pub fn write(dir: &Path, spec: &TinySpec) -> std::io::Result<()> {
     c["model_type"] = json!("llama");
     c["candor_tiny"] = json!({"seed": spec.seed, "q4": spec.q4});
     put("config.json", c)?;
-    put("generation_config.json", json!({"bos_token_id": 1, "eos_token_id": 2}))
+    put(
+        "generation_config.json",
+        json!({"bos_token_id": 1, "eos_token_id": 2}),
+    )
 }

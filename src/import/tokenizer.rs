@@ -11,7 +11,11 @@ fn strings(g: &Gguf, key: &str) -> Result<Vec<String>, String> {
     match g.get(key) {
         Some(Value::Array(a)) => a
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("{key}: expected strings")))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{key}: expected strings"))
+            })
             .collect(),
         _ => Err(format!("metadata {key} is missing")),
     }
@@ -19,7 +23,10 @@ fn strings(g: &Gguf, key: &str) -> Result<Vec<String>, String> {
 
 /// Builds the tokenizer JSON for a GPT-2 style (byte-level BPE) GGUF vocabulary.
 pub fn tokenizer_json(g: &Gguf) -> Result<Json, String> {
-    let model = g.get("tokenizer.ggml.model").and_then(Value::as_str).unwrap_or("");
+    let model = g
+        .get("tokenizer.ggml.model")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if model != "gpt2" {
         return Err(format!("tokenizer.ggml.model = {model:?}: only byte-level BPE (\"gpt2\") vocabularies are supported"));
     }
@@ -29,13 +36,22 @@ pub fn tokenizer_json(g: &Gguf) -> Result<Json, String> {
         Some(Value::Array(a)) => a.iter().map(|v| v.as_u64().unwrap_or(1)).collect(),
         _ => vec![1; tokens.len()],
     };
-    let pre = g.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default");
+    let pre = g
+        .get("tokenizer.ggml.pre")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
     let byte_level = json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true});
     let pre_tokenizer = match pre {
         // SmolLM's tokenizer splits every digit on its own before the byte-level split.
-        "smollm" => json!({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true}, byte_level]}),
+        "smollm" => {
+            json!({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true}, byte_level]})
+        }
         "gpt2" | "default" => byte_level,
-        other => return Err(format!("tokenizer.ggml.pre = {other:?} is not supported (smollm, gpt2 are)")),
+        other => {
+            return Err(format!(
+                "tokenizer.ggml.pre = {other:?} is not supported (smollm, gpt2 are)"
+            ))
+        }
     };
     let mut vocab = Map::new();
     let mut added = vec![];

@@ -22,7 +22,9 @@ pub fn run(a: &BenchArgs) -> ExitCode {
     // A child never spawns children of its own.
     let child = std::env::var_os("CANDOR_BENCH_CHILD").is_some();
     let models: Vec<String> = if a.model == "default" && !child {
-        ["default:f32", "default:q4", "default:q4-fast"].map(String::from).to_vec()
+        ["default:f32", "default:q4", "default:q4-fast"]
+            .map(String::from)
+            .to_vec()
     } else {
         vec![a.model.clone()]
     };
@@ -38,12 +40,21 @@ pub fn run(a: &BenchArgs) -> ExitCode {
         let mut rows = vec![];
         for m in &models {
             let out = std::process::Command::new(&exe)
-                .args(["bench", "--json", "--model", m, "--threads", &a.threads.to_string()])
+                .args([
+                    "bench",
+                    "--json",
+                    "--model",
+                    m,
+                    "--threads",
+                    &a.threads.to_string(),
+                ])
                 .env("CANDOR_BENCH_CHILD", "1")
                 .stderr(std::process::Stdio::inherit())
                 .output();
             match out {
-                Ok(o) if o.status.success() => rows.push(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default()),
+                Ok(o) if o.status.success() => rows.push(
+                    serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default(),
+                ),
                 Ok(o) => {
                     eprintln!("error: bench of {m} failed ({})", o.status);
                     return ExitCode::from(2);
@@ -57,7 +68,10 @@ pub fn run(a: &BenchArgs) -> ExitCode {
         print_table(&models, &rows, a.json);
         return ExitCode::SUCCESS;
     }
-    let opts = EngineOptions { threads: a.threads, ..Default::default() };
+    let opts = EngineOptions {
+        threads: a.threads,
+        ..Default::default()
+    };
     let t = Instant::now();
     let mut m = match engine::open(&models[0], &opts, &mut |s| eprintln!("{s}")) {
         Ok(m) => m,
@@ -67,7 +81,9 @@ pub fn run(a: &BenchArgs) -> ExitCode {
         }
     };
     let load = t.elapsed().as_secs_f64();
-    match bench::run(&mut m, a.threads, load, &mut |s| eprintln!("bench {}: {s}", models[0])) {
+    match bench::run(&mut m, a.threads, load, &mut |s| {
+        eprintln!("bench {}: {s}", models[0])
+    }) {
         Ok(r) => {
             let v = serde_json::to_value(&r).unwrap();
             if a.json {
@@ -93,7 +109,17 @@ fn print_table(models: &[String], rows: &[serde_json::Value], json: bool) {
     }
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
     println!("threads: {}   (prefill: 8 prompts × 128 tokens; scoring: 48 prompts of ~100 tokens, 4–8 options of ~10 tokens; generation: 64 new tokens)", rows.first().map(|r| r["threads"].clone()).unwrap_or_default());
-    println!("{:<18} {:>14} {:>16} {:>15} {:>15} {:>15} {:>10} {:>8}", "model", "prefill tok/s", "scoring items/s", "scoring tok/s", "greedy b1 tok/s", "greedy b8 tok/s", "peak MB", "load s");
+    println!(
+        "{:<18} {:>14} {:>16} {:>15} {:>15} {:>15} {:>10} {:>8}",
+        "model",
+        "prefill tok/s",
+        "scoring items/s",
+        "scoring tok/s",
+        "greedy b1 tok/s",
+        "greedy b8 tok/s",
+        "peak MB",
+        "load s"
+    );
     for (m, r) in models.iter().zip(rows) {
         println!(
             "{:<18} {:>14.0} {:>16.1} {:>15.0} {:>15.1} {:>15.1} {:>10.0} {:>8.1}",

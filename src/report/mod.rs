@@ -1,3 +1,43 @@
-//! The report stage.
-pub mod model;
+//! The report stage: every line candor prints goes through here.
+
 pub mod bench;
+pub mod check;
+pub mod diagnostic;
+pub mod failure;
+pub mod model;
+
+pub use check::check_listing;
+pub use diagnostic::render_diagnostic;
+pub use failure::failure_message;
+
+use crate::run::VariantSpec;
+use crate::spec::Diagnostic;
+
+/// Prints diagnostics to stderr, then a count.
+pub fn diagnostics(diags: &[Diagnostic]) {
+    let color = std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    for d in diags {
+        eprintln!("{}", render_diagnostic(d, color));
+    }
+    eprintln!(
+        "error: {} problem{} found; nothing was run",
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    );
+}
+
+/// Prints a model error.
+pub fn model_error(message: &str) {
+    eprintln!("error: {message}");
+}
+
+/// Printed once the models have run, before the trials.
+pub fn run_header(baseline: &VariantSpec, candidate: &VariantSpec, cases: usize) {
+    eprintln!("candor: baseline {baseline}, candidate {candidate}: {cases} cases per model");
+}
+
+/// A progress line on stderr (model provisioning, loading, long work).
+pub fn progress_line(message: &str) {
+    eprintln!("candor: {message}");
+}

@@ -33,7 +33,9 @@ pub struct ModelArgs {
 fn top_k(row: &[f32], k: usize) -> Vec<(u32, f32)> {
     let mut idx: Vec<u32> = (0..row.len() as u32).collect();
     let k = k.min(row.len());
-    idx.select_nth_unstable_by(k.saturating_sub(1).min(row.len() - 1), |&a, &b| row[b as usize].total_cmp(&row[a as usize]));
+    idx.select_nth_unstable_by(k.saturating_sub(1).min(row.len() - 1), |&a, &b| {
+        row[b as usize].total_cmp(&row[a as usize])
+    });
     let mut top: Vec<(u32, f32)> = idx[..k].iter().map(|&i| (i, row[i as usize])).collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     top
@@ -68,12 +70,25 @@ fn run_inner(a: &ModelArgs) -> Result<(), engine::EngineError> {
     let text = m.model.render(&prompt)?;
     let ids = m.model.encode(&text)?;
     if ids.is_empty() {
-        return Err(engine::EngineError::Request("the prompt has no tokens".into()));
+        return Err(engine::EngineError::Request(
+            "the prompt has no tokens".into(),
+        ));
     }
     let logits = m.all_logits(&ids)?;
-    let positions: Vec<usize> = if a.all_positions { (0..ids.len()).collect() } else { vec![ids.len() - 1] };
+    let positions: Vec<usize> = if a.all_positions {
+        (0..ids.len()).collect()
+    } else {
+        vec![ids.len() - 1]
+    };
     let gen = match a.generate {
-        Some(n) => Some(m.generate(&[GenerateRequest { prompt: prompt.clone(), max_tokens: n, stop: vec![] }])?.remove(0)),
+        Some(n) => Some(
+            m.generate(&[GenerateRequest {
+                prompt: prompt.clone(),
+                max_tokens: n,
+                stop: vec![],
+            }])?
+            .remove(0),
+        ),
         None => None,
     };
     let tok = |i: u32| m.model.tokenizer.id_to_token(i).unwrap_or_default();
@@ -91,7 +106,13 @@ fn run_inner(a: &ModelArgs) -> Result<(), engine::EngineError> {
     }
     println!("model: {}", m.name());
     println!("prompt: {} tokens", ids.len());
-    println!("  {}", ids.iter().map(|&i| format!("{i}:{:?}", tok(i))).collect::<Vec<_>>().join(" "));
+    println!(
+        "  {}",
+        ids.iter()
+            .map(|&i| format!("{i}:{:?}", tok(i)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     for p in positions {
         println!("next-token top {} after position {p}:", a.top_k);
         for (i, l) in top_k(&logits[p], a.top_k) {
@@ -99,7 +120,10 @@ fn run_inner(a: &ModelArgs) -> Result<(), engine::EngineError> {
         }
     }
     if let Some(g) = gen {
-        println!("greedy ({} tokens, {:?}): {:?}", g.n_tokens, g.finish, g.text);
+        println!(
+            "greedy ({} tokens, {:?}): {:?}",
+            g.n_tokens, g.finish, g.text
+        );
     }
     Ok(())
 }

@@ -1,0 +1,157 @@
+//! Model work: every selected case through one variant's engine, in batches,
+//! then scored. Nothing here decides pass or fail.
+
+use crate::engine::fake::AnswerKey;
+use crate::engine::{Engine, EngineError, GenerateRequest, LoglikRequest, Message, Prompt};
+use crate::prompt::{Condition, SuitePlan, Templates};
+use crate::score::{self, Outcome};
+use crate::spec::{Scoring, Suite};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Requests per engine call.
+pub const BATCH: usize = 64;
+
+/// One variant's outcomes: suite name → condition → one outcome per item.
+pub type Outcomes = BTreeMap<String, BTreeMap<Condition, Vec<Outcome>>>;
+
+/// A model error while running, with the model and suite it came from.
+#[derive(Debug)]
+pub struct WorkError {
+    pub model: String,
+    pub suite: String,
+    pub error: EngineError,
+}
+
+/// Opens judge models once per run.
+pub trait JudgeSource {
+    fn judge(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError>;
+}
+
+/// Judges opened through [`super::models::open_model`].
+pub struct OpenJudges {
+    pub key: Arc<AnswerKey>,
+    pub open: BTreeMap<String, Box<dyn Engine>>,
+}
+
+impl JudgeSource for OpenJudges {
+    fn judge(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError> {
+        if !self.open.contains_key(model) {
+            let e = super::models::open_model(model, &self.key)?;
+            self.open.insert(model.to_string(), e);
+        }
+        Ok(self.open.get_mut(model).expect("inserted").as_mut())
+    }
+}
+
+/// Runs every case of the plans on one engine.
+pub fn run_variant(
+    engine: &mut dyn Engine,
+    persona: Option<&str>,
+    suites: &[Suite],
+    plans: &[SuitePlan],
+    templates: &Templates,
+    judges: &mut dyn JudgeSource,
+) -> Result<Outcomes, WorkError> {
+    let mut out = Outcomes::new();
+    for plan in plans {
+        let suite = suites
+            .iter()
+            .find(|s| s.name == plan.suite)
+            .expect("plan of a loaded suite");
+        let err = |model: &str, error| WorkError {
+            model: model.to_string(),
+            suite: suite.name.clone(),
+            error,
+        };
+        let per_suite = out.entry(suite.name.clone()).or_default();
+        for (cond, cases) in &plan.conditions {
+            let mut outcomes = Vec::with_capacity(cases.len());
+            for chunk in cases.chunks(BATCH) {
+                match &suite.scoring {
+                    Scoring::Choice(cfg) => {
+                        let reqs: Vec<LoglikRequest> = chunk
+                            .iter()
+                            .map(|c| LoglikRequest {
+                                prompt: c.prompt(persona),
+                                continuations: c
+                                    .options
+                                    .iter()
+                                    .map(|o| format!("{}{o}", cfg.option_prefix))
+                                    .collect(),
+                            })
+                            .collect();
+                        let scores = engine.loglik(&reqs).map_err(|e| err(engine.name(), e))?;
+                        for (c, s) in chunk.iter().zip(&scores) {
+                            outcomes.push(score::choice(c, s, cfg));
+                        }
+                    }
+                    Scoring::Generate(cfg) => {
+                        let reqs: Vec<GenerateRequest> = chunk
+                            .iter()
+                            .map(|c| GenerateRequest {
+                                prompt: c.prompt(persona),
+                                max_tokens: cfg.max_tokens,
+                                stop: cfg.stop.clone(),
+                            })
+                            .collect();
+                        let gens = engine.generate(&reqs).map_err(|e| err(engine.name(), e))?;
+                        for (c, g) in chunk.iter().zip(&gens) {
+                            outcomes.push(score::generated(c, &suite.items[c.item], g, cfg));
+                        }
+                    }
+                    Scoring::Judge {
+                        model,
+                        template,
+                        generate,
+                    } => {
+                        let reqs: Vec<GenerateRequest> = chunk
+                            .iter()
+                            .map(|c| GenerateRequest {
+                                prompt: c.prompt(persona),
+                                max_tokens: generate.max_tokens,
+                                stop: generate.stop.clone(),
+                            })
+                            .collect();
+                        let gens = engine.generate(&reqs).map_err(|e| err(engine.name(), e))?;
+                        let mut jreqs = Vec::with_capacity(chunk.len());
+                        for (c, g) in chunk.iter().zip(&gens) {
+                            let item = &suite.items[c.item];
+                            let text = templates
+                                .render(
+                                    template,
+                                    minijinja::context! { question => &item.question, answer => g.text.trim(), correct => &item.correct, incorrect => &item.incorrect },
+                                )
+                                .map_err(|e| err(model, EngineError::Request(format!("judge template `{}`: {}", e.name, e.error))))?;
+                            jreqs.push(LoglikRequest {
+                                prompt: Prompt::Chat(vec![Message::new("user", text)]),
+                                continuations: score::JUDGE_CONTINUATIONS
+                                    .iter()
+                                    .map(|s| s.to_string())
+                                    .collect(),
+                            });
+                        }
+                        let judge = judges.judge(model).map_err(|e| err(model, e))?;
+                        let verdicts = judge.loglik(&jreqs).map_err(|e| err(model, e))?;
+                        for ((c, g), v) in chunk.iter().zip(&gens).zip(&verdicts) {
+                            outcomes.push(score::judged(c, g, v, generate));
+                        }
+                    }
+                }
+            }
+            per_suite.insert(cond.clone(), outcomes);
+        }
+    }
+    Ok(out)
+}
+
+/// The answer key a fake model answers from: every loaded item.
+pub fn answer_key(suites: &[Suite]) -> Arc<AnswerKey> {
+    let mut key = AnswerKey::default();
+    for s in suites {
+        for it in &s.items {
+            key.add(&it.question, &it.correct, &it.incorrect);
+        }
+    }
+    Arc::new(key)
+}

@@ -1,0 +1,28 @@
+//! `candor.yaml`: project defaults.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Spec glob (default `specs/*.yaml`).
+    #[serde(default)]
+    pub specs: Option<String>,
+    /// Template directory (default `templates`).
+    #[serde(default)]
+    pub templates: Option<String>,
+    #[serde(default)]
+    pub baseline: Option<RawVariant>,
+    #[serde(default)]
+    pub candidate: Option<RawVariant>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    pub model: String,
+    #[serde(default)]
+    pub persona: Option<String>,
+}
