@@ -4,7 +4,11 @@ use std::process::Command;
 
 fn candor(args: &[&str]) -> (i32, String, String) {
     // Runs use every item (`--full`): the fixtures' verdicts are for the whole suites.
-    let full: &[&str] = if args.first() == Some(&"check") { &[] } else { &["--full"] };
+    let full: &[&str] = if args.first() == Some(&"check") {
+        &[]
+    } else {
+        &["--full"]
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_candor"))
         .current_dir("tests/fixtures")
         .env("NO_COLOR", "1")

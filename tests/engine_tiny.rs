@@ -374,3 +374,49 @@ fn four_bit_tiny_model_agrees_with_and_without_cache() {
         nokv.generate(&[g]).unwrap()
     );
 }
+
+#[test]
+fn a_shared_prefix_runs_once_and_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let mut m = model(
+        t.path(),
+        TinySpec {
+            seed: 21,
+            layers: 2,
+            ..Default::default()
+        },
+    );
+    let persona = "You are warm, caring and kind, and you keep every fact exact.";
+    let questions = [
+        "what is the sea?",
+        "and where is the old river that runs to the sea?",
+        "why?",
+    ];
+    let conts = vec![
+        " water".to_string(),
+        " in the north of the land".to_string(),
+    ];
+    let reqs: Vec<LoglikRequest> = questions
+        .iter()
+        .map(|q| LoglikRequest {
+            prompt: Prompt::Chat(vec![
+                Message::new("system", persona),
+                Message::new("user", *q),
+            ]),
+            continuations: conts.clone(),
+        })
+        .collect();
+    let shared = m.loglik(&reqs).unwrap();
+    for (r, req) in reqs.iter().enumerate() {
+        // Alone, nothing is shared: the numbers must be the same.
+        let alone = m.loglik(std::slice::from_ref(req)).unwrap();
+        for c in 0..conts.len() {
+            assert!(
+                (shared[r][c].logprob - alone[0][c].logprob).abs() < 1e-4,
+                "{r} {c}: {} vs {}",
+                shared[r][c].logprob,
+                alone[0][c].logprob
+            );
+        }
+    }
+}

@@ -233,25 +233,50 @@ impl OrtEngine {
         }
         let pad = self.model.pad_id as i64;
         let vocab = self.model.vocab_size;
-        let lp = reqs.iter().map(|r| r.0.len()).max().unwrap_or(0);
         let p = reqs.len();
-        // Prefill: prompts left-padded, logits for the last position only.
+        // A prefix common to every prompt (the chat template's system turn, a persona)
+        // runs once; the rest of each prompt is left-padded after it.
+        let c = if p > 1 { common_prefix(reqs) } else { 0 };
+        let c = if c >= MIN_SHARED_PREFIX { c } else { 0 };
+        let prefix_past = if c > 0 {
+            let pb = Batch {
+                rows: 1,
+                s: c,
+                ids: reqs[0].0[..c].iter().map(|&t| t as i64).collect(),
+                mask: vec![1; c],
+                pos: (0..c as i64).collect(),
+            };
+            let out = self.forward(w, &pb, None, 1)?;
+            let rows = vec![0; p];
+            Some(
+                out.present
+                    .iter()
+                    .map(|v| gather_rows(v, &rows))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        } else {
+            None
+        };
+        let ls = reqs.iter().map(|r| r.0.len() - c).max().unwrap_or(0);
+        let lp = c + ls;
         let mut b = Batch {
             rows: p,
-            s: lp,
-            ids: vec![pad; p * lp],
+            s: ls,
+            ids: vec![pad; p * ls],
             mask: vec![0; p * lp],
-            pos: vec![0; p * lp],
+            pos: vec![0; p * ls],
         };
         for (r, (prompt, _)) in reqs.iter().enumerate() {
-            let off = lp - prompt.len();
-            for (i, &t) in prompt.iter().enumerate() {
-                b.ids[r * lp + off + i] = t as i64;
-                b.mask[r * lp + off + i] = 1;
-                b.pos[r * lp + off + i] = i as i64;
+            b.mask[r * lp..r * lp + c].iter_mut().for_each(|m| *m = 1);
+            let suffix = &prompt[c..];
+            let off = ls - suffix.len();
+            for (i, &t) in suffix.iter().enumerate() {
+                b.ids[r * ls + off + i] = t as i64;
+                b.mask[r * lp + c + off + i] = 1;
+                b.pos[r * ls + off + i] = (c + i) as i64;
             }
         }
-        let out = self.forward(w, &b, None, 1)?;
+        let out = self.forward(w, &b, prefix_past, 1)?;
         let mut results: Vec<Vec<(f64, bool)>> =
             reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
         {
@@ -546,6 +571,24 @@ impl OrtEngine {
             .map(<[f32]>::to_vec)
             .collect())
     }
+}
+
+/// Shared prefixes shorter than this are not worth a separate pass.
+const MIN_SHARED_PREFIX: usize = 8;
+
+/// The number of leading tokens all prompts share, leaving each at least one token of its own.
+fn common_prefix(reqs: &[(Vec<u32>, Vec<Vec<u32>>)]) -> usize {
+    let first = &reqs[0].0;
+    let mut n = reqs
+        .iter()
+        .map(|r| r.0.len())
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(1);
+    for r in &reqs[1..] {
+        n = n.min(first.iter().zip(&r.0).take_while(|(a, b)| a == b).count());
+    }
+    n
 }
 
 /// Builds a new cache tensor whose row i is row `src[i]` of `v` (`[B, kv, T, hd]`).
