@@ -420,3 +420,52 @@ fn a_shared_prefix_runs_once_and_changes_nothing() {
         }
     }
 }
+
+#[test]
+fn several_workers_give_the_same_numbers_as_one() {
+    let t = tempfile::tempdir().unwrap();
+    tiny::write(
+        t.path(),
+        &TinySpec {
+            seed: 13,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let one = EngineOptions {
+        threads: 1,
+        workers: 1,
+        max_batch_tokens: 64,
+        ..Default::default()
+    };
+    let two = EngineOptions {
+        workers: 2,
+        ..one.clone()
+    };
+    let mut a = OrtEngine::load(t.path(), one, &mut |_| {}).unwrap();
+    let mut b = OrtEngine::load(t.path(), two, &mut |_| {}).unwrap();
+    // A small token budget makes many groups, so both workers get some.
+    let reqs: Vec<LoglikRequest> = (0..12)
+        .map(|i| LoglikRequest {
+            prompt: Prompt::Raw(format!(
+                "question {i}: where is the sea {}?",
+                "and the river ".repeat(i % 4)
+            )),
+            continuations: vec![" here".into(), " in the north".into()],
+        })
+        .collect();
+    let (x, y) = (a.loglik(&reqs).unwrap(), b.loglik(&reqs).unwrap());
+    for (r, (p, q)) in x.iter().zip(&y).enumerate() {
+        for (c, (u, v)) in p.iter().zip(q).enumerate() {
+            assert!((u.logprob - v.logprob).abs() < 1e-4, "{r} {c}");
+        }
+    }
+    let gens: Vec<GenerateRequest> = (0..5)
+        .map(|i| GenerateRequest {
+            prompt: Prompt::Raw(format!("story {i}")),
+            max_tokens: 5,
+            stop: vec![],
+        })
+        .collect();
+    assert_eq!(a.generate(&gens).unwrap(), b.generate(&gens).unwrap());
+}

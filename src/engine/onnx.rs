@@ -60,6 +60,7 @@ struct Io {
 pub struct OrtEngine {
     pub model: ModelDir,
     workers: Vec<Worker>,
+    _prepacked: ort::session::builder::PrepackedWeights,
     io: Io,
     opts: EngineOptions,
     name: String,
@@ -94,13 +95,21 @@ impl OrtEngine {
         let env = super::runtime::environment(progress)?;
         let onnx = dir.join("model.onnx");
         let mut workers = vec![];
+        // Sessions of one engine share their prepacked weights.
+        let prepacked = ort::session::builder::PrepackedWeights::new();
         for _ in 0..opts.workers.max(1) {
-            let session = Session::builder(env)
+            let mut builder = Session::builder(env)
                 .map_err(ort_err)?
                 .with_optimization_level(GraphOptimizationLevel::All)
                 .map_err(ort_err)?
                 .with_intra_threads(opts.threads.max(1))
-                .map_err(ort_err)?
+                .map_err(ort_err)?;
+            if opts.workers > 1 {
+                builder = builder
+                    .with_prepacked_weights(&prepacked)
+                    .map_err(ort_err)?;
+            }
+            let session = builder
                 .commit_from_file(&onnx)
                 .map_err(|e| EngineError::BadModel {
                     path: onnx.clone(),
@@ -113,11 +122,63 @@ impl OrtEngine {
         Ok(OrtEngine {
             model,
             workers,
+            _prepacked: prepacked,
             io,
             opts,
             name,
             fingerprint: Default::default(),
         })
+    }
+
+    fn runner(&mut self, w: usize) -> Runner<'_> {
+        Runner {
+            session: &mut self.workers[w].session,
+            model: &self.model,
+            io: &self.io,
+            opts: &self.opts,
+        }
+    }
+
+    /// Runs `f` on each group, spread over the workers (one thread per session).
+    fn on_workers<T: Send>(
+        &mut self,
+        n_groups: usize,
+        f: impl Fn(&mut Runner<'_>, usize) -> Result<T, EngineError> + Sync,
+    ) -> Result<Vec<T>, EngineError> {
+        let n_workers = self.workers.len().min(n_groups).max(1);
+        if n_workers == 1 {
+            let mut r = self.runner(0);
+            return (0..n_groups).map(|g| f(&mut r, g)).collect();
+        }
+        let (model, io, opts) = (&self.model, &self.io, &self.opts);
+        let f = &f;
+        let mut parts: Vec<Vec<(usize, Result<T, EngineError>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self.workers[..n_workers]
+                .iter_mut()
+                .enumerate()
+                .map(|(w, worker)| {
+                    scope.spawn(move || {
+                        let mut r = Runner {
+                            session: &mut worker.session,
+                            model,
+                            io,
+                            opts,
+                        };
+                        (w..n_groups)
+                            .step_by(n_workers)
+                            .map(|g| (g, f(&mut r, g)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("worker thread panicked"))
+                .collect()
+        });
+        let mut all: Vec<(usize, Result<T, EngineError>)> = parts.drain(..).flatten().collect();
+        all.sort_by_key(|(g, _)| *g);
+        all.into_iter().map(|(_, r)| r).collect()
     }
 
     pub fn has_kv_cache(&self) -> bool {
@@ -133,399 +194,6 @@ impl OrtEngine {
             )));
         }
         Ok(())
-    }
-
-    /// Runs one forward pass on worker `w`. `past` must be given iff the model has KV I/O
-    /// (an empty cache is made when `None`).
-    fn forward(
-        &mut self,
-        w: usize,
-        b: &Batch,
-        past: Option<Vec<DynValue>>,
-        keep: usize,
-    ) -> Result<Output, EngineError> {
-        let (rows, s) = (b.rows, b.s);
-        let t = b.mask.len() / rows;
-        let mut inputs: Vec<(Cow<str>, SessionInputValue)> = vec![
-            (
-                "input_ids".into(),
-                Tensor::from_array(([rows, s], b.ids.clone()))
-                    .map_err(ort_err)?
-                    .into(),
-            ),
-            (
-                "attention_mask".into(),
-                Tensor::from_array(([rows, t], b.mask.clone()))
-                    .map_err(ort_err)?
-                    .into(),
-            ),
-        ];
-        if self.io.position_ids {
-            inputs.push((
-                "position_ids".into(),
-                Tensor::from_array(([rows, s], b.pos.clone()))
-                    .map_err(ort_err)?
-                    .into(),
-            ));
-        }
-        if self.io.logits_to_keep {
-            inputs.push((
-                crate::import::llama::LOGITS_TO_KEEP.into(),
-                Tensor::from_array(((), vec![keep as i64]))
-                    .map_err(ort_err)?
-                    .into(),
-            ));
-        }
-        if self.io.kv_cache {
-            let past = match past {
-                Some(p) => p,
-                None => {
-                    let (kv, hd) = (self.model.num_kv_heads, self.model.head_dim);
-                    let mut v = vec![];
-                    for _ in 0..2 * self.model.num_layers {
-                        v.push(
-                            Tensor::from_array(([rows, kv, 0, hd], Vec::<f32>::new()))
-                                .map_err(ort_err)?
-                                .into_dyn(),
-                        );
-                    }
-                    v
-                }
-            };
-            for (i, p) in past.into_iter().enumerate() {
-                let kind = if i % 2 == 0 { "key" } else { "value" };
-                inputs.push((format!("past_key_values.{}.{kind}", i / 2).into(), p.into()));
-            }
-        }
-        let session = &mut self.workers[w].session;
-        let mut out = session.run(inputs).map_err(ort_err)?;
-        let logits = out
-            .remove("logits")
-            .ok_or_else(|| EngineError::Ort("no logits output".into()))?;
-        let mut present = vec![];
-        if self.io.kv_cache {
-            for l in 0..self.model.num_layers {
-                for kind in ["key", "value"] {
-                    present.push(out.remove(format!("present.{l}.{kind}")).ok_or_else(|| {
-                        EngineError::Ort(format!("no present.{l}.{kind} output"))
-                    })?);
-                }
-            }
-        }
-        let kept = {
-            let (shape, _) = logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-            shape[1] as usize
-        };
-        Ok(Output {
-            logits,
-            kept,
-            present,
-        })
-    }
-
-    fn loglik_group(
-        &mut self,
-        w: usize,
-        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
-    ) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
-        if !self.io.kv_cache {
-            return self.loglik_recompute(w, reqs);
-        }
-        let pad = self.model.pad_id as i64;
-        let vocab = self.model.vocab_size;
-        let p = reqs.len();
-        // A prefix common to every prompt (the chat template's system turn, a persona)
-        // runs once; the rest of each prompt is left-padded after it.
-        let c = if p > 1 { common_prefix(reqs) } else { 0 };
-        let c = if c >= MIN_SHARED_PREFIX { c } else { 0 };
-        let prefix_past = if c > 0 {
-            let pb = Batch {
-                rows: 1,
-                s: c,
-                ids: reqs[0].0[..c].iter().map(|&t| t as i64).collect(),
-                mask: vec![1; c],
-                pos: (0..c as i64).collect(),
-            };
-            let out = self.forward(w, &pb, None, 1)?;
-            let rows = vec![0; p];
-            Some(
-                out.present
-                    .iter()
-                    .map(|v| gather_rows(v, &rows))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-        } else {
-            None
-        };
-        let ls = reqs.iter().map(|r| r.0.len() - c).max().unwrap_or(0);
-        let lp = c + ls;
-        let mut b = Batch {
-            rows: p,
-            s: ls,
-            ids: vec![pad; p * ls],
-            mask: vec![0; p * lp],
-            pos: vec![0; p * ls],
-        };
-        for (r, (prompt, _)) in reqs.iter().enumerate() {
-            b.mask[r * lp..r * lp + c].iter_mut().for_each(|m| *m = 1);
-            let suffix = &prompt[c..];
-            let off = ls - suffix.len();
-            for (i, &t) in suffix.iter().enumerate() {
-                b.ids[r * ls + off + i] = t as i64;
-                b.mask[r * lp + c + off + i] = 1;
-                b.pos[r * ls + off + i] = (c + i) as i64;
-            }
-        }
-        let out = self.forward(w, &b, prefix_past, 1)?;
-        let mut results: Vec<Vec<(f64, bool)>> =
-            reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
-        {
-            let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-            for (r, (_, conts)) in reqs.iter().enumerate() {
-                let row = &logits[r * out.kept * vocab + (out.kept - 1) * vocab..][..vocab];
-                for (c, cont) in conts.iter().enumerate() {
-                    if let Some(&t) = cont.first() {
-                        results[r][c] = token_logprob(row, t);
-                    }
-                }
-            }
-        }
-        // Continuations of two or more tokens: one pass over all of them, each row
-        // starting from its prompt's cache.
-        let rows: Vec<(usize, usize)> = reqs
-            .iter()
-            .enumerate()
-            .flat_map(|(r, (_, cs))| {
-                cs.iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.len() > 1)
-                    .map(move |(c, _)| (r, c))
-            })
-            .collect();
-        if rows.is_empty() {
-            return Ok(results);
-        }
-        let lc = rows
-            .iter()
-            .map(|&(r, c)| reqs[r].1[c].len() - 1)
-            .max()
-            .unwrap();
-        let n = rows.len();
-        let t = lp + lc;
-        let mut cb = Batch {
-            rows: n,
-            s: lc,
-            ids: vec![pad; n * lc],
-            mask: vec![0; n * t],
-            pos: vec![0; n * lc],
-        };
-        for (i, &(r, c)) in rows.iter().enumerate() {
-            let prompt_len = reqs[r].0.len();
-            cb.mask[i * t..i * t + lp].copy_from_slice(&b.mask[r * lp..(r + 1) * lp]);
-            for (j, &tok) in reqs[r].1[c][..reqs[r].1[c].len() - 1].iter().enumerate() {
-                cb.ids[i * lc + j] = tok as i64;
-                cb.mask[i * t + lp + j] = 1;
-                cb.pos[i * lc + j] = (prompt_len + j) as i64;
-            }
-            for j in reqs[r].1[c].len() - 1..lc {
-                cb.pos[i * lc + j] = (prompt_len + j) as i64;
-            }
-        }
-        let src: Vec<usize> = rows.iter().map(|&(r, _)| r).collect();
-        let past = out
-            .present
-            .iter()
-            .map(|v| gather_rows(v, &src))
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(out);
-        let out2 = self.forward(w, &cb, Some(past), 0)?;
-        let (_, logits) = out2.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-        for (i, &(r, c)) in rows.iter().enumerate() {
-            let cont = &reqs[r].1[c];
-            for j in 1..cont.len() {
-                let row = &logits[(i * out2.kept + j - 1) * vocab..][..vocab];
-                let (lp_j, g) = token_logprob(row, cont[j]);
-                results[r][c].0 += lp_j;
-                results[r][c].1 &= g;
-            }
-        }
-        Ok(results)
-    }
-
-    /// For graphs without KV I/O: each (prompt, continuation) pair is a row.
-    fn loglik_recompute(
-        &mut self,
-        w: usize,
-        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
-    ) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
-        let pad = self.model.pad_id as i64;
-        let vocab = self.model.vocab_size;
-        let pairs: Vec<(usize, usize)> = reqs
-            .iter()
-            .enumerate()
-            .flat_map(|(r, (_, cs))| (0..cs.len()).map(move |c| (r, c)))
-            .collect();
-        let seq = |&(r, c): &(usize, usize)| {
-            let cont = &reqs[r].1[c];
-            let mut s = reqs[r].0.clone();
-            s.extend_from_slice(&cont[..cont.len().saturating_sub(1)]);
-            s
-        };
-        let seqs: Vec<Vec<u32>> = pairs.iter().map(seq).collect();
-        let s = seqs.iter().map(Vec::len).max().unwrap_or(0);
-        let keep = pairs
-            .iter()
-            .map(|&(r, c)| reqs[r].1[c].len())
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let n = pairs.len();
-        let mut b = Batch {
-            rows: n,
-            s,
-            ids: vec![pad; n * s],
-            mask: vec![0; n * s],
-            pos: vec![0; n * s],
-        };
-        for (i, q) in seqs.iter().enumerate() {
-            let off = s - q.len();
-            for (j, &t) in q.iter().enumerate() {
-                b.ids[i * s + off + j] = t as i64;
-                b.mask[i * s + off + j] = 1;
-                b.pos[i * s + off + j] = j as i64;
-            }
-        }
-        let out = self.forward(w, &b, None, keep)?;
-        let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-        let mut results: Vec<Vec<(f64, bool)>> =
-            reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
-        for (i, &(r, c)) in pairs.iter().enumerate() {
-            let cont = &reqs[r].1[c];
-            // The continuation's tokens are predicted by the last `len` kept positions.
-            let first = out.kept - cont.len();
-            for (j, &t) in cont.iter().enumerate() {
-                let row = &logits[(i * out.kept + first + j) * vocab..][..vocab];
-                let (l, g) = token_logprob(row, t);
-                results[r][c].0 += l;
-                results[r][c].1 &= g;
-            }
-        }
-        Ok(results)
-    }
-
-    fn generate_group(
-        &mut self,
-        w: usize,
-        prompts: &[Vec<u32>],
-        reqs: &[&GenerateRequest],
-    ) -> Result<Vec<Generation>, EngineError> {
-        let pad = self.model.pad_id as i64;
-        let vocab = self.model.vocab_size;
-        let n = prompts.len();
-        let lp = prompts.iter().map(Vec::len).max().unwrap_or(0);
-        let mut seqs: Vec<Vec<i64>> = prompts
-            .iter()
-            .map(|p| p.iter().map(|&t| t as i64).collect())
-            .collect();
-        let mut generated: Vec<Vec<u32>> = vec![vec![]; n];
-        let mut done: Vec<Option<(FinishReason, String)>> = vec![None; n];
-        let max_new = reqs.iter().map(|r| r.max_tokens).max().unwrap_or(0);
-        // Left-padded prefill; the mask grows by one column per step.
-        let mut mask: Vec<Vec<i64>> = prompts
-            .iter()
-            .map(|p| [vec![0; lp - p.len()], vec![1; p.len()]].concat())
-            .collect();
-        let mut past: Option<Vec<DynValue>> = None;
-        for (i, r) in reqs.iter().enumerate() {
-            if r.max_tokens == 0 {
-                done[i] = Some((FinishReason::Length, String::new()));
-            }
-        }
-        for step in 0..max_new {
-            if done.iter().all(Option::is_some) {
-                break;
-            }
-            let b = if self.io.kv_cache && step > 0 {
-                Batch {
-                    rows: n,
-                    s: 1,
-                    ids: seqs.iter().map(|s| *s.last().unwrap()).collect(),
-                    mask: mask.iter().flatten().copied().collect(),
-                    pos: seqs.iter().map(|s| s.len() as i64 - 1).collect(),
-                }
-            } else {
-                let s = seqs.iter().map(Vec::len).max().unwrap();
-                let mut b = Batch {
-                    rows: n,
-                    s,
-                    ids: vec![pad; n * s],
-                    mask: vec![0; n * s],
-                    pos: vec![0; n * s],
-                };
-                for (i, q) in seqs.iter().enumerate() {
-                    let off = s - q.len();
-                    for (j, &t) in q.iter().enumerate() {
-                        b.ids[i * s + off + j] = t;
-                        b.mask[i * s + off + j] = 1;
-                        b.pos[i * s + off + j] = j as i64;
-                    }
-                }
-                b
-            };
-            let out = self.forward(w, &b, if self.io.kv_cache { past.take() } else { None }, 1)?;
-            let next: Vec<u32> = {
-                let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-                (0..n)
-                    .map(|i| argmax(&logits[(i * out.kept + out.kept - 1) * vocab..][..vocab]))
-                    .collect()
-            };
-            past = Some(out.present);
-            for i in 0..n {
-                let tok = if done[i].is_some() {
-                    self.model.pad_id
-                } else {
-                    next[i]
-                };
-                seqs[i].push(tok as i64);
-                mask[i].push(1);
-                if done[i].is_some() {
-                    continue;
-                }
-                if self.model.eos_ids.contains(&tok) {
-                    done[i] = Some((FinishReason::Eos, self.model.decode(&generated[i])));
-                    continue;
-                }
-                generated[i].push(tok);
-                let text = self.model.decode(&generated[i]);
-                if let Some(cut) = reqs[i]
-                    .stop
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .filter_map(|s| text.find(s.as_str()))
-                    .min()
-                {
-                    done[i] = Some((FinishReason::Stop, text[..cut].to_string()));
-                } else if generated[i].len() >= reqs[i].max_tokens {
-                    done[i] = Some((FinishReason::Length, text));
-                }
-            }
-            if !self.io.kv_cache {
-                // Recomputation: pad columns only exist for the current step.
-                mask.iter_mut().for_each(|m| m.clear());
-            }
-        }
-        Ok(done
-            .into_iter()
-            .zip(generated)
-            .map(|(d, g)| {
-                let (finish, text) = d.unwrap_or((FinishReason::Length, String::new()));
-                Generation {
-                    text,
-                    n_tokens: g.len(),
-                    finish,
-                }
-            })
-            .collect())
     }
 
     /// One batched forward pass over left-padded prompts, logits for the last position only.
@@ -550,7 +218,7 @@ impl OrtEngine {
                 b.pos[r * lp + off + i] = i as i64;
             }
         }
-        self.forward(0, &b, None, 1).map(|_| ())
+        self.runner(0).forward(&b, None, 1).map(|_| ())
     }
 
     /// Next-token logits for a prompt at every position (teacher forcing), for `candor model`.
@@ -564,7 +232,7 @@ impl OrtEngine {
             mask: vec![1; s],
             pos: (0..s as i64).collect(),
         };
-        let out = self.forward(0, &b, None, 0)?;
+        let out = self.runner(0).forward(&b, None, 0)?;
         let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
         Ok(logits
             .chunks(self.model.vocab_size)
@@ -711,6 +379,405 @@ fn groups(lens: &[usize], budget: usize, max_rows: usize) -> Vec<Vec<usize>> {
     out
 }
 
+/// One worker's session with the model's shared, read-only parts.
+struct Runner<'a> {
+    session: &'a mut Session,
+    model: &'a ModelDir,
+    io: &'a Io,
+    opts: &'a EngineOptions,
+}
+
+impl Runner<'_> {
+    /// Runs one forward pass. `past` must be given iff the model has KV I/O
+    /// (an empty cache is made when `None`).
+    fn forward(
+        &mut self,
+        b: &Batch,
+        past: Option<Vec<DynValue>>,
+        keep: usize,
+    ) -> Result<Output, EngineError> {
+        let (rows, s) = (b.rows, b.s);
+        let t = b.mask.len() / rows;
+        let mut inputs: Vec<(Cow<str>, SessionInputValue)> = vec![
+            (
+                "input_ids".into(),
+                Tensor::from_array(([rows, s], b.ids.clone()))
+                    .map_err(ort_err)?
+                    .into(),
+            ),
+            (
+                "attention_mask".into(),
+                Tensor::from_array(([rows, t], b.mask.clone()))
+                    .map_err(ort_err)?
+                    .into(),
+            ),
+        ];
+        if self.io.position_ids {
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(([rows, s], b.pos.clone()))
+                    .map_err(ort_err)?
+                    .into(),
+            ));
+        }
+        if self.io.logits_to_keep {
+            inputs.push((
+                crate::import::llama::LOGITS_TO_KEEP.into(),
+                Tensor::from_array(((), vec![keep as i64]))
+                    .map_err(ort_err)?
+                    .into(),
+            ));
+        }
+        if self.io.kv_cache {
+            let past = match past {
+                Some(p) => p,
+                None => {
+                    let (kv, hd) = (self.model.num_kv_heads, self.model.head_dim);
+                    let mut v = vec![];
+                    for _ in 0..2 * self.model.num_layers {
+                        v.push(
+                            Tensor::from_array(([rows, kv, 0, hd], Vec::<f32>::new()))
+                                .map_err(ort_err)?
+                                .into_dyn(),
+                        );
+                    }
+                    v
+                }
+            };
+            for (i, p) in past.into_iter().enumerate() {
+                let kind = if i % 2 == 0 { "key" } else { "value" };
+                inputs.push((format!("past_key_values.{}.{kind}", i / 2).into(), p.into()));
+            }
+        }
+        let session = &mut *self.session;
+        let mut out = session.run(inputs).map_err(ort_err)?;
+        let logits = out
+            .remove("logits")
+            .ok_or_else(|| EngineError::Ort("no logits output".into()))?;
+        let mut present = vec![];
+        if self.io.kv_cache {
+            for l in 0..self.model.num_layers {
+                for kind in ["key", "value"] {
+                    present.push(out.remove(format!("present.{l}.{kind}")).ok_or_else(|| {
+                        EngineError::Ort(format!("no present.{l}.{kind} output"))
+                    })?);
+                }
+            }
+        }
+        let kept = {
+            let (shape, _) = logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+            shape[1] as usize
+        };
+        Ok(Output {
+            logits,
+            kept,
+            present,
+        })
+    }
+
+    fn loglik_group(
+        &mut self,
+        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+    ) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
+        if !self.io.kv_cache {
+            return self.loglik_recompute(reqs);
+        }
+        let pad = self.model.pad_id as i64;
+        let vocab = self.model.vocab_size;
+        let p = reqs.len();
+        // A prefix common to every prompt (the chat template's system turn, a persona)
+        // runs once; the rest of each prompt is left-padded after it.
+        let c = if p > 1 { common_prefix(reqs) } else { 0 };
+        let c = if c >= MIN_SHARED_PREFIX { c } else { 0 };
+        let prefix_past = if c > 0 {
+            let pb = Batch {
+                rows: 1,
+                s: c,
+                ids: reqs[0].0[..c].iter().map(|&t| t as i64).collect(),
+                mask: vec![1; c],
+                pos: (0..c as i64).collect(),
+            };
+            let out = self.forward(&pb, None, 1)?;
+            let rows = vec![0; p];
+            Some(
+                out.present
+                    .iter()
+                    .map(|v| gather_rows(v, &rows))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        } else {
+            None
+        };
+        let ls = reqs.iter().map(|r| r.0.len() - c).max().unwrap_or(0);
+        let lp = c + ls;
+        let mut b = Batch {
+            rows: p,
+            s: ls,
+            ids: vec![pad; p * ls],
+            mask: vec![0; p * lp],
+            pos: vec![0; p * ls],
+        };
+        for (r, (prompt, _)) in reqs.iter().enumerate() {
+            b.mask[r * lp..r * lp + c].iter_mut().for_each(|m| *m = 1);
+            let suffix = &prompt[c..];
+            let off = ls - suffix.len();
+            for (i, &t) in suffix.iter().enumerate() {
+                b.ids[r * ls + off + i] = t as i64;
+                b.mask[r * lp + c + off + i] = 1;
+                b.pos[r * ls + off + i] = (c + i) as i64;
+            }
+        }
+        let out = self.forward(&b, prefix_past, 1)?;
+        let mut results: Vec<Vec<(f64, bool)>> =
+            reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
+        {
+            let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+            for (r, (_, conts)) in reqs.iter().enumerate() {
+                let row = &logits[r * out.kept * vocab + (out.kept - 1) * vocab..][..vocab];
+                for (c, cont) in conts.iter().enumerate() {
+                    if let Some(&t) = cont.first() {
+                        results[r][c] = token_logprob(row, t);
+                    }
+                }
+            }
+        }
+        // Continuations of two or more tokens: one pass over all of them, each row
+        // starting from its prompt's cache.
+        let rows: Vec<(usize, usize)> = reqs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, (_, cs))| {
+                cs.iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.len() > 1)
+                    .map(move |(c, _)| (r, c))
+            })
+            .collect();
+        // In chunks of rows, so the copied caches and the logits stay within the token budget.
+        let chunk = (self.opts.max_batch_tokens / lp.max(1)).max(1);
+        for rows in rows.chunks(chunk) {
+            let lc = rows
+                .iter()
+                .map(|&(r, c)| reqs[r].1[c].len() - 1)
+                .max()
+                .unwrap();
+            let n = rows.len();
+            let t = lp + lc;
+            let mut cb = Batch {
+                rows: n,
+                s: lc,
+                ids: vec![pad; n * lc],
+                mask: vec![0; n * t],
+                pos: vec![0; n * lc],
+            };
+            for (i, &(r, c)) in rows.iter().enumerate() {
+                let prompt_len = reqs[r].0.len();
+                cb.mask[i * t..i * t + lp].copy_from_slice(&b.mask[r * lp..(r + 1) * lp]);
+                let cont = &reqs[r].1[c];
+                for j in 0..lc {
+                    cb.pos[i * lc + j] = (prompt_len + j) as i64;
+                    if j + 1 < cont.len() {
+                        cb.ids[i * lc + j] = cont[j] as i64;
+                        cb.mask[i * t + lp + j] = 1;
+                    }
+                }
+            }
+            let src: Vec<usize> = rows.iter().map(|&(r, _)| r).collect();
+            let past = out
+                .present
+                .iter()
+                .map(|v| gather_rows(v, &src))
+                .collect::<Result<Vec<_>, _>>()?;
+            let out2 = self.forward(&cb, Some(past), 0)?;
+            let (_, logits) = out2.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+            for (i, &(r, c)) in rows.iter().enumerate() {
+                let cont = &reqs[r].1[c];
+                for j in 1..cont.len() {
+                    let row = &logits[(i * out2.kept + j - 1) * vocab..][..vocab];
+                    let (lp_j, g) = token_logprob(row, cont[j]);
+                    results[r][c].0 += lp_j;
+                    results[r][c].1 &= g;
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// For graphs without KV I/O: each (prompt, continuation) pair is a row.
+    fn loglik_recompute(
+        &mut self,
+        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+    ) -> Result<Vec<Vec<(f64, bool)>>, EngineError> {
+        let pad = self.model.pad_id as i64;
+        let vocab = self.model.vocab_size;
+        let pairs: Vec<(usize, usize)> = reqs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, (_, cs))| (0..cs.len()).map(move |c| (r, c)))
+            .collect();
+        let seq = |&(r, c): &(usize, usize)| {
+            let cont = &reqs[r].1[c];
+            let mut s = reqs[r].0.clone();
+            s.extend_from_slice(&cont[..cont.len().saturating_sub(1)]);
+            s
+        };
+        let seqs: Vec<Vec<u32>> = pairs.iter().map(seq).collect();
+        let s = seqs.iter().map(Vec::len).max().unwrap_or(0);
+        let keep = pairs
+            .iter()
+            .map(|&(r, c)| reqs[r].1[c].len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let n = pairs.len();
+        let mut b = Batch {
+            rows: n,
+            s,
+            ids: vec![pad; n * s],
+            mask: vec![0; n * s],
+            pos: vec![0; n * s],
+        };
+        for (i, q) in seqs.iter().enumerate() {
+            let off = s - q.len();
+            for (j, &t) in q.iter().enumerate() {
+                b.ids[i * s + off + j] = t as i64;
+                b.mask[i * s + off + j] = 1;
+                b.pos[i * s + off + j] = j as i64;
+            }
+        }
+        let out = self.forward(&b, None, keep)?;
+        let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+        let mut results: Vec<Vec<(f64, bool)>> =
+            reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
+        for (i, &(r, c)) in pairs.iter().enumerate() {
+            let cont = &reqs[r].1[c];
+            // The continuation's tokens are predicted by the last `len` kept positions.
+            let first = out.kept - cont.len();
+            for (j, &t) in cont.iter().enumerate() {
+                let row = &logits[(i * out.kept + first + j) * vocab..][..vocab];
+                let (l, g) = token_logprob(row, t);
+                results[r][c].0 += l;
+                results[r][c].1 &= g;
+            }
+        }
+        Ok(results)
+    }
+
+    fn generate_group(
+        &mut self,
+        prompts: &[Vec<u32>],
+        reqs: &[&GenerateRequest],
+    ) -> Result<Vec<Generation>, EngineError> {
+        let pad = self.model.pad_id as i64;
+        let vocab = self.model.vocab_size;
+        let n = prompts.len();
+        let lp = prompts.iter().map(Vec::len).max().unwrap_or(0);
+        let mut seqs: Vec<Vec<i64>> = prompts
+            .iter()
+            .map(|p| p.iter().map(|&t| t as i64).collect())
+            .collect();
+        let mut generated: Vec<Vec<u32>> = vec![vec![]; n];
+        let mut done: Vec<Option<(FinishReason, String)>> = vec![None; n];
+        let max_new = reqs.iter().map(|r| r.max_tokens).max().unwrap_or(0);
+        // Left-padded prefill; the mask grows by one column per step.
+        let mut mask: Vec<Vec<i64>> = prompts
+            .iter()
+            .map(|p| [vec![0; lp - p.len()], vec![1; p.len()]].concat())
+            .collect();
+        let mut past: Option<Vec<DynValue>> = None;
+        for (i, r) in reqs.iter().enumerate() {
+            if r.max_tokens == 0 {
+                done[i] = Some((FinishReason::Length, String::new()));
+            }
+        }
+        for step in 0..max_new {
+            if done.iter().all(Option::is_some) {
+                break;
+            }
+            let b = if self.io.kv_cache && step > 0 {
+                Batch {
+                    rows: n,
+                    s: 1,
+                    ids: seqs.iter().map(|s| *s.last().unwrap()).collect(),
+                    mask: mask.iter().flatten().copied().collect(),
+                    pos: seqs.iter().map(|s| s.len() as i64 - 1).collect(),
+                }
+            } else {
+                let s = seqs.iter().map(Vec::len).max().unwrap();
+                let mut b = Batch {
+                    rows: n,
+                    s,
+                    ids: vec![pad; n * s],
+                    mask: vec![0; n * s],
+                    pos: vec![0; n * s],
+                };
+                for (i, q) in seqs.iter().enumerate() {
+                    let off = s - q.len();
+                    for (j, &t) in q.iter().enumerate() {
+                        b.ids[i * s + off + j] = t;
+                        b.mask[i * s + off + j] = 1;
+                        b.pos[i * s + off + j] = j as i64;
+                    }
+                }
+                b
+            };
+            let out = self.forward(&b, if self.io.kv_cache { past.take() } else { None }, 1)?;
+            let next: Vec<u32> = {
+                let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+                (0..n)
+                    .map(|i| argmax(&logits[(i * out.kept + out.kept - 1) * vocab..][..vocab]))
+                    .collect()
+            };
+            past = Some(out.present);
+            for i in 0..n {
+                let tok = if done[i].is_some() {
+                    self.model.pad_id
+                } else {
+                    next[i]
+                };
+                seqs[i].push(tok as i64);
+                mask[i].push(1);
+                if done[i].is_some() {
+                    continue;
+                }
+                if self.model.eos_ids.contains(&tok) {
+                    done[i] = Some((FinishReason::Eos, self.model.decode(&generated[i])));
+                    continue;
+                }
+                generated[i].push(tok);
+                let text = self.model.decode(&generated[i]);
+                if let Some(cut) = reqs[i]
+                    .stop
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| text.find(s.as_str()))
+                    .min()
+                {
+                    done[i] = Some((FinishReason::Stop, text[..cut].to_string()));
+                } else if generated[i].len() >= reqs[i].max_tokens {
+                    done[i] = Some((FinishReason::Length, text));
+                }
+            }
+            if !self.io.kv_cache {
+                // Recomputation: pad columns only exist for the current step.
+                mask.iter_mut().for_each(|m| m.clear());
+            }
+        }
+        Ok(done
+            .into_iter()
+            .zip(generated)
+            .map(|(d, g)| {
+                let (finish, text) = d.unwrap_or((FinishReason::Length, String::new()));
+                Generation {
+                    text,
+                    n_tokens: g.len(),
+                    finish,
+                }
+            })
+            .collect())
+    }
+}
+
 impl Engine for OrtEngine {
     fn name(&self) -> &str {
         &self.name
@@ -770,10 +837,12 @@ impl Engine for OrtEngine {
                 }
             }
         }
-        for g in gs {
+        let results = self.on_workers(gs.len(), |r, k| {
             let reqs: Vec<(Vec<u32>, Vec<Vec<u32>>)> =
-                g.iter().map(|&i| tokenized[i].clone()).collect();
-            let res = self.loglik_group(0, &reqs)?;
+                gs[k].iter().map(|&i| tokenized[i].clone()).collect();
+            r.loglik_group(&reqs)
+        })?;
+        for (g, res) in gs.iter().zip(results) {
             for (k, &i) in g.iter().enumerate() {
                 out[i] = res[k]
                     .iter()
@@ -799,15 +868,18 @@ impl Engine for OrtEngine {
             prompts.push(ids);
         }
         let lens: Vec<usize> = prompts.iter().map(Vec::len).collect();
-        let mut out: Vec<Option<Generation>> = vec![None; requests.len()];
-        for g in groups(
+        let gs = groups(
             &lens,
             self.opts.max_batch_tokens,
             self.opts.max_generate_batch.max(1),
-        ) {
-            let ps: Vec<Vec<u32>> = g.iter().map(|&i| prompts[i].clone()).collect();
-            let rs: Vec<&GenerateRequest> = g.iter().map(|&i| &requests[i]).collect();
-            let res = self.generate_group(0, &ps, &rs)?;
+        );
+        let results = self.on_workers(gs.len(), |r, k| {
+            let ps: Vec<Vec<u32>> = gs[k].iter().map(|&i| prompts[i].clone()).collect();
+            let rs: Vec<&GenerateRequest> = gs[k].iter().map(|&i| &requests[i]).collect();
+            r.generate_group(&ps, &rs)
+        })?;
+        let mut out: Vec<Option<Generation>> = vec![None; requests.len()];
+        for (g, res) in gs.iter().zip(results) {
             for (k, &i) in g.iter().enumerate() {
                 out[i] = Some(res[k].clone());
             }

@@ -29,6 +29,7 @@ impl LlamaConfig {
 }
 
 /// A linear layer's weight, `out × in` (PyTorch layout).
+#[derive(Clone)]
 pub enum Linear {
     /// Dense float weights, row-major `[out][in]`.
     Dense { out: usize, inp: usize, w: Vec<f32> },
@@ -42,18 +43,21 @@ pub enum Linear {
         scales: Vec<f32>,
         offset: Option<Vec<f32>>,
     },
+    /// 8-bit blocks of 32 along `in` (Q8_0): value = scale·(q − 128), `q` stored as `u8`, `[out][in/32][32]`.
+    Q8 {
+        out: usize,
+        inp: usize,
+        q: Vec<u8>,
+        scales: Vec<f32>,
+    },
 }
 
 impl Linear {
-    fn out(&self) -> usize {
-        match self {
-            Linear::Dense { out, .. } | Linear::Q4 { out, .. } => *out,
-        }
-    }
     /// Multiplies every output row by `s` (used to fold the attention scale into W_q).
     pub fn scale_rows(&mut self, s: f32) {
         match self {
             Linear::Dense { w, .. } => w.iter_mut().for_each(|x| *x *= s),
+            Linear::Q8 { scales, .. } => scales.iter_mut().for_each(|x| *x *= s),
             Linear::Q4 { scales, offset, .. } => {
                 scales.iter_mut().for_each(|x| *x *= s);
                 if let Some(o) = offset {
@@ -145,6 +149,31 @@ impl Builder<'_> {
                 }
                 let w = self.weight(name, Tensor::f32(&[*inp as i64, *out as i64], &t));
                 self.g.op("MatMul", &[x, &w], &[])
+            }
+            Linear::Q8 {
+                out,
+                inp,
+                q,
+                scales,
+            } => {
+                let blocks = (*inp / 32) as i64;
+                let b = self.weight(name, Tensor::u8(&[*out as i64, blocks, 32], q.clone()));
+                let s = self.weight(
+                    &format!("{name}.scales"),
+                    Tensor::f32(&[*out as i64 * blocks], scales),
+                );
+                self.g.op_in(
+                    "com.microsoft",
+                    "MatMulNBits",
+                    &[x, &b, &s],
+                    &[
+                        ("K", Attr::Int(*inp as i64)),
+                        ("N", Attr::Int(*out as i64)),
+                        ("bits", Attr::Int(8)),
+                        ("block_size", Attr::Int(32)),
+                        ("accuracy_level", Attr::Int(4)),
+                    ],
+                )
             }
             Linear::Q4 {
                 out,
@@ -459,27 +488,7 @@ pub fn write_model(
 }
 
 fn scaled(l: &Linear, s: f32) -> Linear {
-    let mut c = match l {
-        Linear::Dense { out, inp, w } => Linear::Dense {
-            out: *out,
-            inp: *inp,
-            w: w.clone(),
-        },
-        Linear::Q4 {
-            out,
-            inp,
-            packed,
-            scales,
-            offset,
-        } => Linear::Q4 {
-            out: *out,
-            inp: *inp,
-            packed: packed.clone(),
-            scales: scales.clone(),
-            offset: offset.clone(),
-        },
-    };
+    let mut c = l.clone();
     c.scale_rows(s);
-    let _ = c.out();
     c
 }

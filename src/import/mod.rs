@@ -246,6 +246,23 @@ fn linear(g: &Gguf, t: &TensorInfo, format: WeightFormat, perm_heads: Option<usi
     Linear::Dense { out, inp, w }
 }
 
+fn q8_linear(g: &Gguf, t: &TensorInfo) -> Linear {
+    let (out, inp) = t.rows_cols();
+    let raw = g.raw(t);
+    let mut q = Vec::with_capacity(out * inp);
+    let mut scales = Vec::with_capacity(out * inp / 32);
+    for b in raw.chunks_exact(34) {
+        scales.push(half::f16::from_le_bytes([b[0], b[1]]).to_f32());
+        q.extend(b[2..].iter().map(|&v| (v as i8 as i16 + 128) as u8));
+    }
+    Linear::Q8 {
+        out,
+        inp,
+        q,
+        scales,
+    }
+}
+
 fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWeights, String> {
     let t = |n: &str| g.tensor(n);
     let vec = |n: &str| -> Result<Vec<f32>, String> { Ok(g.dequantize(t(n)?)) };
@@ -271,10 +288,15 @@ fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWei
             down: linear(g, t(&n("ffn_down"))?, format, None),
         });
     }
-    let lm_head = g
-        .tensors
-        .get("output.weight")
-        .map(|o| linear(g, o, format, None));
+    let lm_head = match g.tensors.get("output.weight") {
+        Some(o) => Some(linear(g, o, format, None)),
+        // Tied: q4-fast reads the 8-bit embedding blocks for the output projection (a quarter
+        // of the float32 bytes per generated token); the other formats multiply by the floats.
+        None if format == WeightFormat::Q4Fast && embed_t.kind == GgmlType::Q8_0 => {
+            Some(q8_linear(g, embed_t))
+        }
+        None => None,
+    };
     Ok(LlamaWeights {
         embed: g.dequantize(embed_t),
         layers,
