@@ -31,13 +31,43 @@ impl Default for EngineOptions {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        // One session using every core beats several small ones for the batch sizes here.
+        // One session using every core: the lowest latency (`candor model`, `candor bench`).
+        // Runs use [`EngineOptions::from_env`], which favours throughput.
         EngineOptions {
             workers: 1,
             threads: cores,
             max_batch_tokens: 2048,
             max_generate_batch: 8,
         }
+    }
+}
+
+impl EngineOptions {
+    /// For runs: one single-threaded session per core (up to 4), which measured about 1.3×
+    /// the throughput of one two-threaded session on 2 cores (intra-op threads spin and wait
+    /// on the many small matrices of a batched pass); overridden by `CANDOR_WORKERS`,
+    /// `CANDOR_THREADS` and `CANDOR_BATCH_TOKENS` when set.
+    pub fn from_env() -> Result<Self, EngineError> {
+        let mut o = EngineOptions::default();
+        o.workers = o.threads.clamp(1, 4);
+        o.threads = 1;
+        for (var, field) in [
+            ("CANDOR_WORKERS", &mut o.workers),
+            ("CANDOR_THREADS", &mut o.threads),
+            ("CANDOR_BATCH_TOKENS", &mut o.max_batch_tokens),
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                *field = v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        EngineError::Request(format!("{var}={v:?}: expected a positive integer"))
+                    })?;
+            }
+        }
+        Ok(o)
     }
 }
 

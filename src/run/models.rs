@@ -29,9 +29,11 @@ pub fn open_model(model: &str, key: &Arc<AnswerKey>) -> Result<Box<dyn Engine>, 
         let spec = FakeSpec::parse(model).map_err(EngineError::Request)?;
         return Ok(Box::new(FakeEngine::new(spec, key.clone())));
     }
-    let e = crate::engine::open(model, &crate::engine::EngineOptions::default(), &mut |s| {
-        crate::report::progress_line(s)
-    })?;
+    let e = crate::engine::open(
+        model,
+        &crate::engine::EngineOptions::from_env()?,
+        &mut |s| crate::report::progress_line(s),
+    )?;
     Ok(Box::new(e))
 }
 
