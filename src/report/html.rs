@@ -40,6 +40,17 @@ fn p(x: Option<f64>) -> String {
     }
 }
 
+/// A round tick step (1, 2 or 5 × 10^k) giving at most `max_ticks` steps over `range`.
+fn nice_step(range: f64, max_ticks: usize) -> f64 {
+    let raw = (range / max_ticks as f64).max(1e-9);
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw - 1e-12)
+        .unwrap_or(10.0 * mag)
+}
+
 /// Rounds up to a multiple of `step`, at least `step`.
 fn ceil_to(x: f64, step: f64) -> f64 {
     ((x / step).ceil() * step).max(step)
@@ -62,9 +73,11 @@ fn rate_plot(s: &SuiteResults) -> String {
             .iter()
             .flat_map(|c| [c.baseline.ci.hi, c.candidate.ci.hi])
             .fold(0.0, f64::max),
-        0.1,
+        0.01,
     )
     .min(1.0);
+    let ystep = nice_step(ymax, 5);
+    let ymax = ceil_to(ymax, ystep);
     let (pw, ph) = ((1160.0 / beliefs.len().max(1) as f64).min(580.0), 220.0_f64);
     let (ml, mt, mb) = (48.0, 26.0, 64.0);
     let width = pw * beliefs.len() as f64 + 20.0;
@@ -86,9 +99,9 @@ fn rate_plot(s: &SuiteResults) -> String {
             esc(belief)
         );
         // Grid and y labels.
-        let ticks = 5;
+        let ticks = (ymax / ystep).round() as usize;
         for k in 0..=ticks {
-            let v = ymax * k as f64 / ticks as f64;
+            let v = ystep * k as f64;
             let yy = y(v);
             let _ = write!(
                 o,
@@ -174,13 +187,14 @@ fn forest_plot(s: &SuiteResults, failed: &[&TrialRecord]) -> String {
     let width = 760.0;
     let plot_w = width - ml - mr;
     let height = mt + row * rows as f64 + 34.0;
-    let span = ceil_to(
-        s.conditions
-            .iter()
-            .flat_map(|c| [c.delta_ci.lo.abs(), c.delta_ci.hi.abs()])
-            .fold(0.0, f64::max),
-        0.05,
-    );
+    let widest = s
+        .conditions
+        .iter()
+        .flat_map(|c| [c.delta_ci.lo.abs(), c.delta_ci.hi.abs()])
+        .fold(0.01, f64::max);
+    let xstep = nice_step(widest, 3);
+    let span = ceil_to(widest, xstep);
+    let side = (span / xstep).round() as i64;
     let x = |v: f64| ml + (v + span) / (2.0 * span) * plot_w;
     let mut o = String::new();
     let _ = write!(
@@ -189,15 +203,19 @@ fn forest_plot(s: &SuiteResults, failed: &[&TrialRecord]) -> String {
         esc(&s.name)
     );
     let bottom = mt + row * rows as f64;
-    for k in -4..=4 {
-        let v = span * k as f64 / 4.0;
+    for k in -side..=side {
+        let v = xstep * k as f64;
         let xx = x(v);
         let _ = write!(
             o,
-            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{mt:.1}" y2="{bottom:.1}" stroke="{}"/><text x="{xx:.1}" y="{:.1}" class="tick" text-anchor="middle">{:+.0}</text>"##,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{mt:.1}" y2="{bottom:.1}" stroke="{}"/><text x="{xx:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"##,
             if k == 0 { "#4a5568" } else { "#e2e8f0" },
             bottom + 16.0,
-            v * 100.0
+            if k == 0 {
+                "0".to_string()
+            } else {
+                format!("{:+.0}", v * 100.0)
+            }
         );
     }
     for (i, c) in s.conditions.iter().enumerate() {
