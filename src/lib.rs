@@ -14,3 +14,4 @@ pub mod run;
 pub mod score;
 pub mod spec;
 pub mod stats;
+pub mod store;

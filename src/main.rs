@@ -39,6 +39,35 @@ enum Command {
     Model(candor::report::model::ModelArgs),
     /// Measure engine throughput (prefill, option scoring, generation) and peak memory.
     Bench(candor::report::bench::BenchArgs),
+    /// Re-render a report from a results.json (no model runs).
+    Report {
+        /// A results.json written by `--report-dir`.
+        results: PathBuf,
+        #[arg(long, value_enum, default_value = "summary")]
+        format: candor::report::files::Format,
+        /// Write here (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Inspect or trim the run store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+        /// The store file (default: $CANDOR_HOME/store.sqlite).
+        #[arg(long, global = true)]
+        store: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StoreCommand {
+    /// Size, responses per model, when each model was last used.
+    Stats,
+    /// Drop the responses of models not used in the last N days (0: everything), then compact.
+    Gc {
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,6 +96,15 @@ struct RunArgs {
     /// Seed for statement and belief choice and permutation tests.
     #[arg(long)]
     seed: Option<u64>,
+    /// Write results.json, samples.jsonl, junit.xml, summary.md and report.html into DIR.
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+    /// The run store (default: $CANDOR_HOME/store.sqlite).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// Use no run store: run every request on the models, store nothing.
+    #[arg(long, conflicts_with = "store")]
+    no_cache: bool,
     /// libtest arguments: a filter, --list, --exact, --skip, --format json, ...
     #[command(flatten)]
     libtest: libtest_mimic::Arguments,
@@ -144,6 +182,38 @@ fn main() -> ExitCode {
         }
         Some(Command::Model(args)) => candor::report::model::run(&args),
         Some(Command::Bench(args)) => candor::report::bench::run(&args),
+        Some(Command::Report {
+            results,
+            format,
+            out,
+        }) => match candor::report::files::rerender(&results, format, out.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                candor::report::model_error(&e);
+                ExitCode::from(run::EXIT_ERROR)
+            }
+        },
+        Some(Command::Store { command, store }) => {
+            let path = store.unwrap_or_else(candor::store::default_path);
+            let done = candor::store::Store::open(&path).and_then(|mut s| match command {
+                StoreCommand::Stats => s
+                    .stats()
+                    .map(|st| candor::report::store::stats(&st, candor::store::now())),
+                StoreCommand::Gc { days } => s
+                    .gc(days)
+                    .map(|c| candor::report::store::collected(&c, days)),
+            });
+            match done {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    candor::report::model_error(&e.to_string());
+                    ExitCode::from(run::EXIT_ERROR)
+                }
+            }
+        }
         Some(Command::Check { specs, limit }) => {
             let specs = if specs.is_empty() {
                 default_specs()
@@ -201,7 +271,15 @@ fn main() -> ExitCode {
                 },
                 seed: a.seed.or(config.seed).unwrap_or(0),
             };
-            run::run(&opts, &a.libtest)
+            let outputs = run::Outputs {
+                store: if a.no_cache {
+                    None
+                } else {
+                    Some(a.store.unwrap_or_else(candor::store::default_path))
+                },
+                report_dir: a.report_dir,
+            };
+            run::run_with(&opts, &outputs, &a.libtest)
         }
     }
 }

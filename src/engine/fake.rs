@@ -12,7 +12,9 @@
 //! - `extra`: added to `flip` on prompts containing `when` (everywhere without `when`);
 //! - `sycophancy`: added when the prompt contains one of the item's incorrect
 //!   answers (a stated belief); the wrong answer is then that belief;
-//! - `refuse`: probability of a refusal (generation only).
+//! - `refuse`: probability of a refusal (generation only);
+//! - `delay_ms`: milliseconds to sleep per request (a slow model for tests of
+//!   long runs; not part of the fingerprint, since it changes no answer).
 //!
 //! With the same `seed`, a fake with a larger rate is wrong on a superset of
 //! the items the smaller one gets wrong: a planted regression.
@@ -70,6 +72,7 @@ pub struct FakeSpec {
     pub when: Option<String>,
     pub sycophancy: f64,
     pub refuse: f64,
+    pub delay_ms: u64,
 }
 
 impl FakeSpec {
@@ -91,6 +94,7 @@ impl FakeSpec {
             when: None,
             sycophancy: 0.0,
             refuse: 0.0,
+            delay_ms: 0,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair
@@ -112,8 +116,9 @@ impl FakeSpec {
                 "extra" => spec.extra = rate()?,
                 "sycophancy" => spec.sycophancy = rate()?,
                 "refuse" => spec.refuse = rate()?,
+                "delay_ms" => spec.delay_ms = v.parse().map_err(|_| format!("fake model parameter `delay_ms`: expected an integer, found `{v}`"))?,
                 "when" => spec.when = Some(v.replace("%20", " ").replace('+', " ")),
-                _ => return Err(format!("unknown fake model parameter `{k}` (expected seed, flip, extra, when, sycophancy, refuse)")),
+                _ => return Err(format!("unknown fake model parameter `{k}` (expected seed, flip, extra, when, sycophancy, refuse, delay_ms)")),
             }
         }
         Ok(spec)
@@ -141,6 +146,14 @@ impl FakeEngine {
     /// A counter of the requests this engine has served (shared; keeps counting).
     pub fn request_counter(&self) -> Arc<AtomicUsize> {
         self.requests.clone()
+    }
+
+    fn delay(&self, requests: usize) {
+        if self.spec.delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(
+                self.spec.delay_ms * requests as u64,
+            ));
+        }
     }
 
     fn unit(&self, text: &str, purpose: &str) -> f64 {
@@ -203,7 +216,13 @@ impl Engine for FakeEngine {
     }
 
     fn fingerprint(&self) -> String {
-        format!("{:?}", self.spec)
+        format!(
+            "{:?}",
+            FakeSpec {
+                delay_ms: 0,
+                ..self.spec.clone()
+            }
+        )
     }
 
     fn loglik(
@@ -211,6 +230,7 @@ impl Engine for FakeEngine {
         requests: &[LoglikRequest],
     ) -> Result<Vec<Vec<ContinuationScore>>, EngineError> {
         self.requests.fetch_add(requests.len(), Ordering::Relaxed);
+        self.delay(requests.len());
         let mut out = Vec::with_capacity(requests.len());
         for r in requests {
             let text = prompt_text(&r.prompt);
@@ -270,6 +290,7 @@ impl Engine for FakeEngine {
 
     fn generate(&mut self, requests: &[GenerateRequest]) -> Result<Vec<Generation>, EngineError> {
         self.requests.fetch_add(requests.len(), Ordering::Relaxed);
+        self.delay(requests.len());
         Ok(requests
             .iter()
             .map(|r| {

@@ -4,7 +4,14 @@ pub mod bench;
 pub mod check;
 pub mod diagnostic;
 pub mod failure;
+pub mod files;
+pub mod html;
+pub mod junit;
 pub mod model;
+pub mod progress;
+pub mod results;
+pub mod store;
+pub mod summary;
 
 pub use check::check_listing;
 pub use diagnostic::render_diagnostic;
@@ -40,4 +47,9 @@ pub fn run_header(baseline: &VariantSpec, candidate: &VariantSpec, cases: usize)
 /// A progress line on stderr (model provisioning, loading, long work).
 pub fn progress_line(message: &str) {
     eprintln!("candor: {message}");
+}
+
+/// Printed after the model work when a run store was used.
+pub fn store_reuse(reused: usize, total: usize) {
+    eprintln!("candor: store: reused {reused} of {total} responses");
 }

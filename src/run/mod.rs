@@ -8,6 +8,7 @@
 // Diagnostics are large but only on the cold, failing path.
 #![allow(clippy::result_large_err)]
 
+pub mod collect;
 pub mod criteria;
 pub mod models;
 pub mod trials;
@@ -17,10 +18,12 @@ use crate::engine::Engine;
 use crate::prompt::{self, SuitePlan, Templates};
 use crate::report;
 use crate::spec::{self, Diagnostic, Suite};
+use crate::store::{CachedEngine, Store};
 use libtest_mimic::{Arguments, Trial};
 pub use models::VariantSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use trials::{TrialDef, TrialResult};
 
 /// Exit code for a spec, template or model error.
@@ -134,6 +137,10 @@ pub struct Evaluation {
     pub results: Vec<TrialResult>,
     /// Cases run per variant (each one engine request, plus one judge request under `judge`).
     pub cases_run: usize,
+    /// The plans that ran (cut down to the selected trials' conditions).
+    pub plans: Vec<SuitePlan>,
+    pub baseline: work::Outcomes,
+    pub candidate: work::Outcomes,
 }
 
 /// Runs the selected trials' model work on the two engines and evaluates them.
@@ -147,26 +154,52 @@ pub fn evaluate(
     candidate_persona: Option<&str>,
     seed: u64,
 ) -> Result<Evaluation, work::WorkError> {
+    evaluate_with(
+        prep,
+        selected,
+        baseline,
+        baseline_persona,
+        candidate,
+        candidate_persona,
+        seed,
+        &mut work::NoProgress,
+    )
+}
+
+/// [`evaluate`], reporting the model work's progress.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_with(
+    prep: &Prepared,
+    selected: &[&TrialDef],
+    baseline: &mut dyn Engine,
+    baseline_persona: Option<&str>,
+    candidate: &mut dyn Engine,
+    candidate_persona: Option<&str>,
+    seed: u64,
+    progress: &mut dyn work::Progress,
+) -> Result<Evaluation, work::WorkError> {
     let plans = needed_plans(prep, selected);
     let mut judges = work::OpenJudges {
         key: work::answer_key(&prep.suites),
         open: Default::default(),
     };
-    let base = work::run_variant(
+    let base = work::run_variant_with(
         baseline,
         baseline_persona,
         &prep.suites,
         &plans,
         &prep.templates,
         &mut judges,
+        ("baseline", progress),
     )?;
-    let cand = work::run_variant(
+    let cand = work::run_variant_with(
         candidate,
         candidate_persona,
         &prep.suites,
         &plans,
         &prep.templates,
         &mut judges,
+        ("candidate", progress),
     )?;
     let cases_run = plans
         .iter()
@@ -182,11 +215,58 @@ pub fn evaluate(
         &cand,
         seed,
     );
-    Ok(Evaluation { results, cases_run })
+    Ok(Evaluation {
+        results,
+        cases_run,
+        plans,
+        baseline: base,
+        candidate: cand,
+    })
 }
 
-/// The whole run, as the CLI and a `harness = false` test target do it.
+/// Where a run's results go besides the terminal.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// The run store (`None`: no store; every response is computed).
+    pub store: Option<PathBuf>,
+    /// Write `results.json`, `samples.jsonl`, `junit.xml`, `summary.md` and `report.html` here.
+    pub report_dir: Option<PathBuf>,
+}
+
+/// The whole run, as the CLI and a `harness = false` test target do it (no
+/// store, no report files).
 pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
+    run_with(opts, &Outputs::default(), args)
+}
+
+/// Whether a trial is run but not counted: a count gate on a cut-down item list.
+fn ignored(opts: &RunOptions, d: &TrialDef) -> bool {
+    opts.quick.is_some() && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
+}
+
+/// What the run store keys a model's responses by: [`Engine::fingerprint`]; a
+/// fake model also answers from the suites' items, so their hash is part of it.
+fn store_fingerprint(engine: &dyn Engine, model: &str, suites: &[Suite]) -> String {
+    let fp = engine.fingerprint();
+    if !model.starts_with("fake:") {
+        return fp;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for s in suites {
+        for it in &s.items {
+            parts.push(it.question.clone());
+            parts.push(it.correct.join("\u{1}"));
+            parts.push(it.incorrect.join("\u{1}"));
+        }
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    format!("{fp}#key={:016x}", prompt::seed::stable_hash(&refs))
+}
+
+/// [`run`], with a run store and report files.
+pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitCode {
+    let clock = std::time::Instant::now();
+    let started_at = crate::store::now();
     let prep = match prepare_sized(
         &opts.specs,
         opts.templates_dir.clone(),
@@ -209,9 +289,8 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
         return libtest_mimic::run(args, trials).exit_code();
     }
     let selected = select(&prep.trials, args);
-    let results = if selected.is_empty() {
-        Vec::new()
-    } else {
+    let mut ran: Option<collect::Ran> = None;
+    if !selected.is_empty() {
         let personas = (|| -> Result<_, Diagnostic> {
             let b = opts
                 .baseline
@@ -243,34 +322,102 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
                 return ExitCode::from(EXIT_ERROR);
             }
         };
-        match evaluate(
-            &prep,
-            &selected,
-            b.as_mut(),
-            bp.as_deref(),
-            c.as_mut(),
-            cp.as_deref(),
-            opts.seed,
-        ) {
-            Ok(ev) => {
+        let fingerprints = (
+            store_fingerprint(b.as_ref(), &opts.baseline.model, &prep.suites),
+            store_fingerprint(c.as_ref(), &opts.candidate.model, &prep.suites),
+        );
+        let mut progress = report::progress::ModelProgress::new();
+        let evaluated = match &outputs.store {
+            None => evaluate_with(
+                &prep,
+                &selected,
+                b.as_mut(),
+                bp.as_deref(),
+                c.as_mut(),
+                cp.as_deref(),
+                opts.seed,
+                &mut progress,
+            )
+            .map(|ev| (ev, None)),
+            Some(path) => {
+                let persona = |v: &VariantSpec| v.persona.clone().unwrap_or_default();
+                let cached = Store::open(path)
+                    .map(|s| Arc::new(Mutex::new(s)))
+                    .and_then(|store| {
+                        let cb = CachedEngine::new(
+                            b.as_mut(),
+                            store.clone(),
+                            fingerprints.0.clone(),
+                            &persona(&opts.baseline),
+                        )?;
+                        let cc = CachedEngine::new(
+                            c.as_mut(),
+                            store,
+                            fingerprints.1.clone(),
+                            &persona(&opts.candidate),
+                        )?;
+                        Ok((cb, cc))
+                    });
+                let (mut cb, mut cc) = match cached {
+                    Ok(x) => x,
+                    Err(e) => {
+                        report::model_error(&e.to_string());
+                        return ExitCode::from(EXIT_ERROR);
+                    }
+                };
+                evaluate_with(
+                    &prep,
+                    &selected,
+                    &mut cb,
+                    bp.as_deref(),
+                    &mut cc,
+                    cp.as_deref(),
+                    opts.seed,
+                    &mut progress,
+                )
+                .map(|ev| (ev, Some(cb.reuse() + cc.reuse())))
+            }
+        };
+        match evaluated {
+            Ok((ev, reuse)) => {
                 report::run_header(&opts.baseline, &opts.candidate, ev.cases_run);
-                ev.results
+                if let Some(r) = reuse {
+                    report::store_reuse(r.reused, r.total);
+                }
+                ran = Some(collect::Ran {
+                    evaluation: ev,
+                    fingerprints,
+                    personas: (bp, cp),
+                    reuse,
+                });
             }
             Err(e) => {
                 report::model_error(&format!("{} (suite {}): {}", e.model, e.suite, e.error));
                 return ExitCode::from(EXIT_ERROR);
             }
         }
-    };
+    }
+    let results: &[TrialResult] = ran.as_ref().map_or(&[], |r| &r.evaluation.results);
+    if let Some(dir) = &outputs.report_dir {
+        let collected = collect::results(
+            opts,
+            &prep,
+            ran.as_ref(),
+            &|d| ignored(opts, d),
+            started_at,
+            clock.elapsed().as_secs_f64(),
+        );
+        if let Err(e) = report::files::write_all(dir, &collected) {
+            report::model_error(&e);
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
     let trials = prep
         .trials
         .iter()
         .map(|d| match results.iter().find(|r| r.def.name == d.name) {
             Some(r) => {
                 let r = r.clone();
-                // A count gate means nothing on a cut-down item list.
-                let cut = opts.quick.is_some()
-                    && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. });
                 Trial::test(d.name.clone(), move || {
                     if r.failed {
                         Err(report::failure_message(&r).into())
@@ -278,7 +425,7 @@ pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
                         Ok(())
                     }
                 })
-                .with_ignored_flag(cut)
+                .with_ignored_flag(ignored(opts, d))
             }
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),

@@ -85,7 +85,7 @@ pub fn needed_conditions<'a>(
 }
 
 /// An item the candidate got wrong and the baseline right.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Flip {
     pub item: String,
     pub prompt: String,

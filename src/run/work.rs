@@ -44,6 +44,22 @@ impl JudgeSource for OpenJudges {
     }
 }
 
+/// Told how far a variant's model work has got. Printing it is the report
+/// stage's business ([`crate::report::progress`]).
+pub trait Progress {
+    /// A variant (`baseline` or `candidate`) starts on this many cases.
+    fn start(&mut self, _variant: &str, _cases: usize) {}
+    /// This many more cases are done.
+    fn advance(&mut self, _cases: usize) {}
+    /// The variant is done (or failed).
+    fn finish(&mut self) {}
+}
+
+/// No progress reports.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
 /// Runs every case of the plans on one engine.
 pub fn run_variant(
     engine: &mut dyn Engine,
@@ -52,6 +68,47 @@ pub fn run_variant(
     plans: &[SuitePlan],
     templates: &Templates,
     judges: &mut dyn JudgeSource,
+) -> Result<Outcomes, WorkError> {
+    run_variant_with(
+        engine,
+        persona,
+        suites,
+        plans,
+        templates,
+        judges,
+        ("model", &mut NoProgress),
+    )
+}
+
+/// [`run_variant`], reporting progress per batch under a label.
+pub fn run_variant_with(
+    engine: &mut dyn Engine,
+    persona: Option<&str>,
+    suites: &[Suite],
+    plans: &[SuitePlan],
+    templates: &Templates,
+    judges: &mut dyn JudgeSource,
+    (label, progress): (&str, &mut dyn Progress),
+) -> Result<Outcomes, WorkError> {
+    let total = plans
+        .iter()
+        .flat_map(|p| &p.conditions)
+        .map(|(_, c)| c.len())
+        .sum();
+    progress.start(label, total);
+    let out = variant_work(engine, persona, suites, plans, templates, judges, progress);
+    progress.finish();
+    out
+}
+
+fn variant_work(
+    engine: &mut dyn Engine,
+    persona: Option<&str>,
+    suites: &[Suite],
+    plans: &[SuitePlan],
+    templates: &Templates,
+    judges: &mut dyn JudgeSource,
+    progress: &mut dyn Progress,
 ) -> Result<Outcomes, WorkError> {
     let mut out = Outcomes::new();
     for plan in plans {
@@ -138,6 +195,7 @@ pub fn run_variant(
                         }
                     }
                 }
+                progress.advance(chunk.len());
             }
             per_suite.insert(cond.clone(), outcomes);
         }
