@@ -146,3 +146,28 @@ fn report_rejects_a_foreign_schema_version() {
     assert_eq!(code, 2);
     assert!(err.contains("schema version 99"), "{err}");
 }
+
+#[test]
+fn progress_lines_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .current_dir("tests/fixtures")
+        .env("CANDOR_HOME", dir.path())
+        // A line after every batch (the default is every 10 s).
+        .env("CANDOR_PROGRESS_SECS", "0")
+        .args(["--limit", "100", "--no-cache", "--candidate", PLANTED])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("candor: baseline ") && l.contains(" cases ("))
+        .collect();
+    assert!(!lines.is_empty(), "{err}");
+    assert!(
+        lines[0].starts_with("candor: baseline 64/600 cases ("),
+        "{err}"
+    );
+    assert!(lines[0].contains("/s, ETA "), "{err}");
+    assert!(err.contains("candor: candidate "), "{err}");
+}

@@ -89,9 +89,15 @@ impl Progress for ModelProgress {
             );
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix:>9} [{bar:30}] {pos}/{len} cases ({per_sec}, ETA {eta})",
+                    "{prefix:>9} [{bar:30}] {pos}/{len} cases ({rate}, ETA {eta})",
                 )
                 .expect("valid template")
+                .with_key(
+                    "rate",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.1}/s", s.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.set_prefix(variant.to_string());
