@@ -31,8 +31,7 @@ impl Default for EngineOptions {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        // One session using every core: the lowest latency (`candor model`, `candor bench`).
-        // Runs use [`EngineOptions::from_env`], which favours throughput.
+        // One session using every core.
         EngineOptions {
             workers: 1,
             threads: cores,
@@ -43,14 +42,12 @@ impl Default for EngineOptions {
 }
 
 impl EngineOptions {
-    /// For runs: one single-threaded session per core (up to 4), which measured about 1.3×
-    /// the throughput of one two-threaded session on 2 cores (intra-op threads spin and wait
-    /// on the many small matrices of a batched pass); overridden by `CANDOR_WORKERS`,
-    /// `CANDOR_THREADS` and `CANDOR_BATCH_TOKENS` when set.
+    /// The defaults, overridden by `CANDOR_WORKERS`, `CANDOR_THREADS` and
+    /// `CANDOR_BATCH_TOKENS` when set. One session with both cores measured 1.5× the
+    /// throughput of two single-threaded sessions on a 2-core machine (360 cases of the
+    /// facts suite: 37 s against 57 s), so several workers are opt-in.
     pub fn from_env() -> Result<Self, EngineError> {
         let mut o = EngineOptions::default();
-        o.workers = o.threads.clamp(1, 4);
-        o.threads = 1;
         for (var, field) in [
             ("CANDOR_WORKERS", &mut o.workers),
             ("CANDOR_THREADS", &mut o.threads),
@@ -852,11 +849,18 @@ impl Engine for OrtEngine {
         order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
         let mut gs: Vec<Vec<usize>> = vec![];
         let mut used = 0;
+        // Enough groups for every worker to have work, each within the token budget.
+        let total: usize = lens.iter().sum();
+        let budget = if self.workers.len() > 1 {
+            (total / (2 * self.workers.len())).clamp(256, self.opts.max_batch_tokens)
+        } else {
+            self.opts.max_batch_tokens
+        };
         for i in order {
             match gs.last_mut() {
                 Some(g)
-                    if used + cost[i].max(lens[g[0]]) <= self.opts.max_batch_tokens * 4
-                        && (g.len() + 1) * lens[g[0]] <= self.opts.max_batch_tokens =>
+                    if used + cost[i].max(lens[g[0]]) <= budget * 4
+                        && (g.len() + 1) * lens[g[0]] <= budget =>
                 {
                     g.push(i);
                     used += cost[i];

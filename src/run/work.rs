@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Requests per engine call.
-pub const BATCH: usize = 64;
+pub const BATCH: usize = 128;
 
 /// One variant's outcomes: suite name → condition → one outcome per item.
 pub type Outcomes = BTreeMap<String, BTreeMap<Condition, Vec<Outcome>>>;
