@@ -852,7 +852,9 @@ impl Engine for OrtEngine {
         // Enough groups for every worker to have work, each within the token budget.
         let total: usize = lens.iter().sum();
         let budget = if self.workers.len() > 1 {
-            (total / (2 * self.workers.len())).clamp(256, self.opts.max_batch_tokens)
+            (total / (2 * self.workers.len()))
+                .max(256)
+                .min(self.opts.max_batch_tokens)
         } else {
             self.opts.max_batch_tokens
         };

@@ -53,6 +53,12 @@ pub enum Linear {
 }
 
 impl Linear {
+    pub fn out(&self) -> usize {
+        match self {
+            Linear::Dense { out, .. } | Linear::Q4 { out, .. } | Linear::Q8 { out, .. } => *out,
+        }
+    }
+
     /// Multiplies every output row by `s` (used to fold the attention scale into W_q).
     pub fn scale_rows(&mut self, s: f32) {
         match self {
@@ -234,6 +240,27 @@ impl Builder<'_> {
         }
     }
 
+    /// Several linear layers on the same input as one matrix product and a Split
+    /// (fewer, larger kernels), when their storage allows; else one product each.
+    fn fused(&mut self, x: &str, parts: &[&Linear], name: &str) -> Vec<String> {
+        let Some(joined) = concat_rows(parts) else {
+            return parts
+                .iter()
+                .enumerate()
+                .map(|(i, l)| self.linear(x, l, &format!("{name}.{i}")))
+                .collect();
+        };
+        let y = self.linear(x, &joined, name);
+        let sizes: Vec<i64> = parts.iter().map(|l| l.out() as i64).collect();
+        let split = self.g.ints(&sizes);
+        self.g.op_multi(
+            "Split",
+            &[&y, &split],
+            &[("axis", Attr::Int(-1))],
+            parts.len(),
+        )
+    }
+
     /// `[B,S,heads*hd]` → `[B,heads,S,hd]`.
     fn heads(&mut self, x: &str, heads: usize) -> String {
         let shape = self
@@ -385,13 +412,13 @@ pub fn write_model(
         let p = format!("model.layers.{l}");
         let h = b.rms_norm(&x, &lw.attn_norm, &format!("{p}.input_layernorm.weight"));
         // The attention scale is folded into W_q: RoPE is linear, so it commutes.
-        let q = b.linear(
+        let q_scaled = scaled(&lw.q, scale);
+        let qkv = b.fused(
             &h,
-            &scaled(&lw.q, scale),
-            &format!("{p}.self_attn.q_proj.weight"),
+            &[&q_scaled, &lw.k, &lw.v],
+            &format!("{p}.self_attn.qkv_proj.weight"),
         );
-        let k = b.linear(&h, &lw.k, &format!("{p}.self_attn.k_proj.weight"));
-        let v = b.linear(&h, &lw.v, &format!("{p}.self_attn.v_proj.weight"));
+        let (q, k, v) = (qkv[0].clone(), qkv[1].clone(), qkv[2].clone());
         let q = b.heads(&q, nh as usize);
         let k = b.heads(&k, nkv as usize);
         let v = b.heads(&v, nkv as usize);
@@ -441,8 +468,12 @@ pub fn write_model(
             &lw.ffn_norm,
             &format!("{p}.post_attention_layernorm.weight"),
         );
-        let gt = b.linear(&h, &lw.gate, &format!("{p}.mlp.gate_proj.weight"));
-        let up = b.linear(&h, &lw.up, &format!("{p}.mlp.up_proj.weight"));
+        let gu = b.fused(
+            &h,
+            &[&lw.gate, &lw.up],
+            &format!("{p}.mlp.gate_up_proj.weight"),
+        );
+        let (gt, up) = (gu[0].clone(), gu[1].clone());
         let sg = b.g.op("Sigmoid", &[&gt], &[]);
         let act = b.g.op("Mul", &[&gt, &sg], &[]);
         let act = b.g.op("Mul", &[&act, &up], &[]);
@@ -485,6 +516,66 @@ pub fn write_model(
     );
     let _ = b.n_init;
     b.g.write(&dir.join("model.onnx"), Some("model.onnx_data"), 1024)
+}
+
+/// Stacks layers with the same input along their outputs; `None` when their storage differs.
+fn concat_rows(parts: &[&Linear]) -> Option<Linear> {
+    match parts[0] {
+        Linear::Dense { inp, .. } => {
+            let mut w = vec![];
+            let mut out = 0;
+            for p in parts {
+                match p {
+                    Linear::Dense {
+                        out: o,
+                        inp: i,
+                        w: pw,
+                    } if i == inp => {
+                        w.extend_from_slice(pw);
+                        out += o;
+                    }
+                    _ => return None,
+                }
+            }
+            Some(Linear::Dense { out, inp: *inp, w })
+        }
+        Linear::Q4 { inp, .. } => {
+            let (mut packed, mut scales, mut offsets, mut out) = (vec![], vec![], vec![], 0);
+            let mut any_offset = false;
+            for p in parts {
+                match p {
+                    Linear::Q4 {
+                        out: o,
+                        inp: i,
+                        packed: pk,
+                        scales: sc,
+                        offset,
+                    } if i == inp => {
+                        packed.extend_from_slice(pk);
+                        scales.extend_from_slice(sc);
+                        // Q4_0 has no offset: the same as an offset of zero.
+                        match offset {
+                            Some(off) => {
+                                any_offset = true;
+                                offsets.extend_from_slice(off);
+                            }
+                            None => offsets.extend(std::iter::repeat_n(0.0, sc.len())),
+                        }
+                        out += o;
+                    }
+                    _ => return None,
+                }
+            }
+            Some(Linear::Q4 {
+                out,
+                inp: *inp,
+                packed,
+                scales,
+                offset: any_offset.then_some(offsets),
+            })
+        }
+        Linear::Q8 { .. } => None,
+    }
 }
 
 fn scaled(l: &Linear, s: f32) -> Linear {

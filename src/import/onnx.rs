@@ -213,6 +213,31 @@ impl Graph {
         out
     }
 
+    /// Adds a node with `n` outputs and returns their names.
+    pub fn op_multi(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attrs: &[(&str, Attr)],
+        n: usize,
+    ) -> Vec<String> {
+        self.counter += 1;
+        let outs: Vec<String> = (0..n)
+            .map(|i| format!("{}_{}_{i}", op.to_lowercase(), self.counter))
+            .collect();
+        self.nodes.push(Node {
+            op: op.into(),
+            domain: String::new(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: outs.clone(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        });
+        outs
+    }
+
     /// Serialises the model. Initializers larger than `external_min` bytes go to
     /// `data_file` (next to the model file) when one is given.
     pub fn write(
