@@ -184,8 +184,9 @@ pub fn resolve_model(
     };
     let home = runtime::candor_home();
     let dir = home.join("models").join(format!(
-        "smollm2-135m-instruct-{}",
-        crate::import::format_name(format)
+        "smollm2-135m-instruct-{}-g{}",
+        crate::import::format_name(format),
+        crate::import::GRAPH_VERSION
     ));
     if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
         return Ok(dir);

@@ -13,6 +13,9 @@ use gguf::{GgmlType, Gguf, TensorInfo, Value};
 use llama::{Accuracy, GraphOptions, LayerWeights, Linear, LlamaConfig, LlamaWeights};
 use std::path::Path;
 
+/// Bumped whenever the graph the importer writes changes, so cached imports are redone.
+pub const GRAPH_VERSION: u32 = 2;
+
 /// How weights are stored in the imported graph.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,

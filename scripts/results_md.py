@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Render docs/results.md from candor's results.json files (stdlib only).
+
+usage: scripts/results_md.py OUT.md LABEL=RUN_DIR [LABEL=RUN_DIR ...] [--command-LABEL "..."]
+Each RUN_DIR holds a results.json written by `candor --report-dir RUN_DIR`.
+"""
+import json
+import sys
+
+
+def pct(x):
+    return "—" if x is None else f"{100 * x:.1f}"
+
+
+def ci(c):
+    return "" if not c else f"[{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]"
+
+
+def pv(p):
+    if p is None:
+        return "—"
+    return f"{p:.2g}" if p >= 0.001 else "<0.001"
+
+
+def render(label, command, r):
+    out = []
+    b, c = r["baseline"], r["candidate"]
+    out.append(f"## {label}: `{c.get('persona') or 'no persona'}` vs `{b.get('persona') or 'no persona'}`\n")
+    out.append(f"- command: `{command}`")
+    m = r["machine"]
+    out.append(f"- machine: {m['os']} {m['arch']}, {m['cores']} cores; candor {r['candor']['version']} (commit {r['candor']['commit'][:12]})")
+    prof = "quick profile" if r.get("quick") else ("--limit %s" % r["limit"] if r.get("limit") else "full")
+    st = r.get("store")
+    reuse = f"; {st['reused']} of {st['total']} responses reused from the run store" if st else ""
+    out.append(f"- {prof}, seed {r['seed']}; {r['cases_per_model']} cases per model; wall time {r['duration_s']:.0f} s{reuse}")
+    t = r["totals"]
+    out.append(f"- verdicts: {t['passed']} passed, {t['failed']} failed, {t['ignored']} ignored\n")
+    trials = {x["name"]: x for x in r["trials"]}
+    for s in r["suites"]:
+        out.append(f"### {s['name']} ({s['items']} items, {s['scoring']} scoring)\n")
+        out.append("| context | belief | n | baseline error % | candidate error % | Δ pp [95% CI] | p | Holm p | verdict |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for cond in s["conditions"]:
+            name = f"{s['name']}::{cond['context']}::{cond['belief']}::max_error_increase"
+            tr = trials.get(name, {})
+            out.append(
+                f"| {cond['context']} | {cond['belief']} | {cond['n']} | {pct(cond['baseline']['rate'])} | {pct(cond['candidate']['rate'])} "
+                f"| {100 * cond['delta']:+.1f} {ci(cond['delta_ci'])} | {pv(tr.get('p'))} | {pv(tr.get('adjusted_p'))} | {tr.get('status', '—')} |"
+            )
+        extra = [x for x in r["trials"] if x["suite"] == s["name"] and x["criterion"] in ("max_gap_growth", "max_sycophancy_increase", "non_inferiority")]
+        if extra:
+            out.append("")
+            out.append("| gate | effect | value pp [95% CI] | p | Holm p | verdict |")
+            out.append("|---|---|---|---|---|---|")
+            for x in extra:
+                ref = f" (vs {x['reference']})" if x.get("reference") else ""
+                eff = x.get("effect")
+                out.append(
+                    f"| `{x['context']}::{x['belief']}::{x['criterion']}`{ref} | {x.get('effect_name', '')} "
+                    f"| {'—' if eff is None else f'{100 * eff:+.1f}'} {ci(x.get('effect_ci'))} | {pv(x.get('p'))} | {pv(x.get('adjusted_p'))} | {x['status']} |"
+                )
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    args = sys.argv[1:]
+    out_path = args.pop(0)
+    commands = {}
+    runs = []
+    while args:
+        a = args.pop(0)
+        if a.startswith("--command-"):
+            commands[a[len("--command-"):]] = args.pop(0)
+        else:
+            label, d = a.split("=", 1)
+            runs.append((label, d))
+    parts = []
+    for label, d in runs:
+        with open(f"{d}/results.json") as f:
+            r = json.load(f)
+        parts.append(render(label, commands.get(label, "candor"), r))
+    with open(out_path, "a") as f:
+        f.write("\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()
