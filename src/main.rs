@@ -278,6 +278,7 @@ fn main() -> ExitCode {
                     Some(a.store.unwrap_or_else(candor::store::default_path))
                 },
                 report_dir: a.report_dir,
+                snapshots: Some(PathBuf::from(relative(&root, "snapshots"))),
             };
             run::run_with(&opts, &outputs, &a.libtest)
         }

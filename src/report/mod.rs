@@ -10,6 +10,7 @@ pub mod junit;
 pub mod model;
 pub mod progress;
 pub mod results;
+pub mod snapshots;
 pub mod store;
 pub mod summary;
 

@@ -231,6 +231,8 @@ pub struct Outputs {
     pub store: Option<PathBuf>,
     /// Write `results.json`, `samples.jsonl`, `junit.xml`, `summary.md` and `report.html` here.
     pub report_dir: Option<PathBuf>,
+    /// Where suites with `snapshots: true` keep their answer snapshots (`None`: not checked).
+    pub snapshots: Option<PathBuf>,
 }
 
 /// The whole run, as the CLI and a `harness = false` test target do it (no
@@ -398,20 +400,39 @@ pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitC
         }
     }
     let results: &[TrialResult] = ran.as_ref().map_or(&[], |r| &r.evaluation.results);
-    if let Some(dir) = &outputs.report_dir {
-        let collected = collect::results(
+    let snapshot_suites: Vec<String> = prep
+        .suites
+        .iter()
+        .filter(|s| s.snapshots)
+        .map(|s| s.name.clone())
+        .collect();
+    let check_snapshots =
+        ran.is_some() && !snapshot_suites.is_empty() && outputs.snapshots.is_some();
+    let collected = (outputs.report_dir.is_some() || check_snapshots).then(|| {
+        collect::results(
             opts,
             &prep,
             ran.as_ref(),
             &|d| ignored(opts, d),
             started_at,
             clock.elapsed().as_secs_f64(),
-        );
-        if let Err(e) = report::files::write_all(dir, &collected) {
+        )
+    });
+    if let (Some(dir), Some(collected)) = (&outputs.report_dir, &collected) {
+        if let Err(e) = report::files::write_all(dir, collected) {
             report::model_error(&e);
             return ExitCode::from(EXIT_ERROR);
         }
     }
+    let snapshot_trials: Vec<Trial> = match (&outputs.snapshots, &collected) {
+        (Some(dir), Some(c)) if check_snapshots => {
+            report::snapshots::check(c, &snapshot_suites, dir)
+                .into_iter()
+                .map(|(name, r)| Trial::test(name, move || r.clone().map_err(Into::into)))
+                .collect()
+        }
+        _ => vec![],
+    };
     let trials = prep
         .trials
         .iter()
@@ -430,7 +451,10 @@ pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitC
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),
         })
-        .collect();
+        .chain(snapshot_trials)
+        .collect::<Vec<_>>();
+    let mut trials = trials;
+    trials.sort_by(|a, b| a.name().cmp(b.name()));
     // The model work is done; trials only read verdicts. One thread keeps the
     // output in sorted order, as users read it.
     let mut args = args.clone();

@@ -68,6 +68,8 @@ pub struct Suite {
     pub criteria: Vec<CriterionSpec>,
     pub family: String,
     pub correction: Correction,
+    /// Answers are kept as insta snapshots (opt-in).
+    pub snapshots: bool,
 }
 
 impl Suite {
@@ -687,6 +689,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             CorrectionName::Bh => Correction::BenjaminiHochberg,
             CorrectionName::None => Correction::None,
         },
+        snapshots: raw.snapshots,
     })
 }
 

@@ -31,6 +31,9 @@ pub struct RawSuite {
     pub family: Option<Name>,
     #[serde(default)]
     pub correction: Option<CorrectionName>,
+    /// Keep each model's answers as insta snapshots under `snapshots/`.
+    #[serde(default)]
+    pub snapshots: bool,
 }
 
 /// An identifier used in test names: lowercase letters, digits, `-` and `_`.
