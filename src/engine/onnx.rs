@@ -105,6 +105,29 @@ struct Batch {
     pos: Vec<i64>,
 }
 
+impl Batch {
+    /// Sequences left-padded to the longest; each sequence's positions count its own tokens.
+    fn left_padded<T: Copy + Into<i64>>(seqs: &[Vec<T>], pad: i64) -> Batch {
+        let (rows, s) = (seqs.len(), seqs.iter().map(Vec::len).max().unwrap_or(0));
+        let mut b = Batch {
+            rows,
+            s,
+            ids: vec![pad; rows * s],
+            mask: vec![0; rows * s],
+            pos: vec![0; rows * s],
+        };
+        for (i, q) in seqs.iter().enumerate() {
+            let off = s - q.len();
+            for (j, &t) in q.iter().enumerate() {
+                b.ids[i * s + off + j] = t.into();
+                b.mask[i * s + off + j] = 1;
+                b.pos[i * s + off + j] = j as i64;
+            }
+        }
+        b
+    }
+}
+
 struct Output {
     /// `rows × kept × vocab`.
     logits: DynValue,
@@ -225,26 +248,7 @@ impl OrtEngine {
 
     /// One batched forward pass over left-padded prompts, logits for the last position only.
     pub fn prefill(&mut self, prompts: &[Vec<u32>]) -> Result<(), EngineError> {
-        let pad = self.model.pad_id as i64;
-        let (n, lp) = (
-            prompts.len(),
-            prompts.iter().map(Vec::len).max().unwrap_or(0),
-        );
-        let mut b = Batch {
-            rows: n,
-            s: lp,
-            ids: vec![pad; n * lp],
-            mask: vec![0; n * lp],
-            pos: vec![0; n * lp],
-        };
-        for (r, p) in prompts.iter().enumerate() {
-            let off = lp - p.len();
-            for (i, &t) in p.iter().enumerate() {
-                b.ids[r * lp + off + i] = t as i64;
-                b.mask[r * lp + off + i] = 1;
-                b.pos[r * lp + off + i] = i as i64;
-            }
-        }
+        let b = Batch::left_padded(prompts, self.model.pad_id as i64);
         self.runner(0).forward(&b, None, 1).map(|_| ())
     }
 
@@ -649,29 +653,13 @@ impl Runner<'_> {
             s
         };
         let seqs: Vec<Vec<u32>> = pairs.iter().map(seq).collect();
-        let s = seqs.iter().map(Vec::len).max().unwrap_or(0);
         let keep = pairs
             .iter()
             .map(|&(r, c)| reqs[r].1[c].len())
             .max()
             .unwrap_or(1)
             .max(1);
-        let n = pairs.len();
-        let mut b = Batch {
-            rows: n,
-            s,
-            ids: vec![pad; n * s],
-            mask: vec![0; n * s],
-            pos: vec![0; n * s],
-        };
-        for (i, q) in seqs.iter().enumerate() {
-            let off = s - q.len();
-            for (j, &t) in q.iter().enumerate() {
-                b.ids[i * s + off + j] = t as i64;
-                b.mask[i * s + off + j] = 1;
-                b.pos[i * s + off + j] = j as i64;
-            }
-        }
+        let b = Batch::left_padded(&seqs, pad);
         let out = self.forward(&b, None, keep)?;
         let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
         let mut results: Vec<Vec<(f64, bool)>> =
@@ -730,23 +718,7 @@ impl Runner<'_> {
                     pos: seqs.iter().map(|s| s.len() as i64 - 1).collect(),
                 }
             } else {
-                let s = seqs.iter().map(Vec::len).max().unwrap();
-                let mut b = Batch {
-                    rows: n,
-                    s,
-                    ids: vec![pad; n * s],
-                    mask: vec![0; n * s],
-                    pos: vec![0; n * s],
-                };
-                for (i, q) in seqs.iter().enumerate() {
-                    let off = s - q.len();
-                    for (j, &t) in q.iter().enumerate() {
-                        b.ids[i * s + off + j] = t;
-                        b.mask[i * s + off + j] = 1;
-                        b.pos[i * s + off + j] = j as i64;
-                    }
-                }
-                b
+                Batch::left_padded(&seqs, pad)
             };
             let out = self.forward(&b, if self.io.kv_cache { past.take() } else { None }, 1)?;
             let next: Vec<u32> = {
