@@ -104,47 +104,38 @@ fn gguf(arch: &str) -> Vec<u8> {
     b
 }
 
+/// The importer's error for `file`, as a user reads it.
+fn import_err(file: &Path, dir: &Path) -> String {
+    candor::import::import_gguf(
+        file,
+        &dir.join("out"),
+        candor::import::WeightFormat::F32,
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string()
+}
+
 #[test]
 fn import_refuses_other_architectures_and_broken_files() {
     let t = tempfile::tempdir().unwrap();
     let f = t.path().join("phi.gguf");
     std::fs::write(&f, gguf("phi3")).unwrap();
-    let e = candor::import::import_gguf(
-        &f,
-        &t.path().join("out"),
-        candor::import::WeightFormat::F32,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let e = import_err(&f, t.path());
     assert!(
         e.contains("phi.gguf") && e.contains("\"phi3\" is not supported") && e.contains("Llama"),
         "{e}"
     );
     let f = t.path().join("llama.gguf");
     std::fs::write(&f, gguf("llama")).unwrap();
-    let e = candor::import::import_gguf(
-        &f,
-        &t.path().join("out"),
-        candor::import::WeightFormat::F32,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let e = import_err(&f, t.path());
     assert!(
         e.contains("llama.block_count is missing") || e.contains("is missing"),
         "{e}"
     );
     let f = t.path().join("short.gguf");
     std::fs::write(&f, &gguf("llama")[..20]).unwrap();
-    let e = candor::import::import_gguf(
-        &f,
-        &t.path().join("out"),
-        candor::import::WeightFormat::F32,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let e = import_err(&f, t.path());
     assert!(e.contains("short.gguf") && e.contains("truncated"), "{e}");
 }
 

@@ -429,35 +429,29 @@ impl Runner<'_> {
     ) -> Result<Output, EngineError> {
         let (rows, s) = (b.rows, b.s);
         let t = b.mask.len() / rows;
+        // Integer inputs: the ids, the mask, the positions and the number of logits to keep.
+        let int = |name: &'static str,
+                   shape: Vec<usize>,
+                   v: Vec<i64>|
+         -> Result<(Cow<'static, str>, SessionInputValue<'static>), EngineError> {
+            Ok((
+                name.into(),
+                Tensor::from_array((shape, v)).map_err(ort_err)?.into(),
+            ))
+        };
         let mut inputs: Vec<(Cow<str>, SessionInputValue)> = vec![
-            (
-                "input_ids".into(),
-                Tensor::from_array(([rows, s], b.ids.clone()))
-                    .map_err(ort_err)?
-                    .into(),
-            ),
-            (
-                "attention_mask".into(),
-                Tensor::from_array(([rows, t], b.mask.clone()))
-                    .map_err(ort_err)?
-                    .into(),
-            ),
+            int("input_ids", vec![rows, s], b.ids.clone())?,
+            int("attention_mask", vec![rows, t], b.mask.clone())?,
         ];
         if self.io.position_ids {
-            inputs.push((
-                "position_ids".into(),
-                Tensor::from_array(([rows, s], b.pos.clone()))
-                    .map_err(ort_err)?
-                    .into(),
-            ));
+            inputs.push(int("position_ids", vec![rows, s], b.pos.clone())?);
         }
         if self.io.logits_to_keep {
-            inputs.push((
-                crate::import::llama::LOGITS_TO_KEEP.into(),
-                Tensor::from_array(((), vec![keep as i64]))
-                    .map_err(ort_err)?
-                    .into(),
-            ));
+            inputs.push(int(
+                crate::import::llama::LOGITS_TO_KEEP,
+                vec![],
+                vec![keep as i64],
+            )?);
         }
         if self.io.kv_cache {
             let past = match past {
