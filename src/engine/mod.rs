@@ -87,6 +87,33 @@ pub trait Engine: Send {
         requests: &[LoglikRequest],
     ) -> Result<Vec<Vec<ContinuationScore>>, EngineError>;
     fn generate(&mut self, requests: &[GenerateRequest]) -> Result<Vec<Generation>, EngineError>;
+    /// Tokens this engine has run so far (zero for backends that do not count).
+    fn usage(&self) -> TokenUsage {
+        TokenUsage::default()
+    }
+}
+
+/// What scoring cost, in token positions through the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenUsage {
+    /// Positions computed, padding included.
+    pub computed: u64,
+    /// Of those, padding.
+    pub padding: u64,
+    /// What scoring every (prompt, continuation) pair as its own sequence would
+    /// compute: prompt + continuation − 1 positions each (lm-evaluation-harness's way).
+    pub from_scratch: u64,
+}
+
+impl std::ops::Add for TokenUsage {
+    type Output = TokenUsage;
+    fn add(self, o: TokenUsage) -> TokenUsage {
+        TokenUsage {
+            computed: self.computed + o.computed,
+            padding: self.padding + o.padding,
+            from_scratch: self.from_scratch + o.from_scratch,
+        }
+    }
 }
 
 /// Errors from loading or running a model. Each names what was wrong and where.

@@ -195,14 +195,25 @@ impl ModelDir {
             path: self.dir.join("tokenizer_config.json"),
             message: "no chat_template: use a raw prompt, or add a chat template".into(),
         })?;
+        // A trailing assistant message is the start of the reply (a prefill): the
+        // template opens the assistant turn and the text follows, turn left open.
+        let (messages, prefill) = match messages.split_last() {
+            Some((last, rest)) if last.role == "assistant" => (rest, last.content.as_str()),
+            _ => (messages, ""),
+        };
         let tmpl = env.get_template("chat").expect("compiled at load");
-        tmpl.render(minijinja::context! {
-            messages => minijinja::value::Value::from(minijinja::value::Serde(messages)),
-            add_generation_prompt => true,
-            bos_token => self.bos_token.clone(),
-            eos_token => self.eos_token.clone(),
-        })
-        .map_err(|e| EngineError::Request(format!("chat template of {}: {e}", self.dir.display())))
+        let mut text = tmpl
+            .render(minijinja::context! {
+                messages => minijinja::value::Value::from(minijinja::value::Serde(messages)),
+                add_generation_prompt => true,
+                bos_token => self.bos_token.clone(),
+                eos_token => self.eos_token.clone(),
+            })
+            .map_err(|e| {
+                EngineError::Request(format!("chat template of {}: {e}", self.dir.display()))
+            })?;
+        text.push_str(prefill);
+        Ok(text)
     }
 
     /// Token ids of `text`; special tokens written in the text are recognised.

@@ -4,13 +4,14 @@
 use super::model::ModelDir;
 use super::{
     ContinuationScore, Engine, EngineError, FinishReason, GenerateRequest, Generation,
-    LoglikRequest,
+    LoglikRequest, TokenUsage,
 };
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Tensor};
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Engine settings. None of them changes the numbers a model produces beyond
 /// float rounding; all of them change speed.
@@ -92,6 +93,15 @@ pub struct OrtEngine {
     opts: EngineOptions,
     name: String,
     fingerprint: std::sync::OnceLock<String>,
+    usage: Counters,
+}
+
+/// Token counts, shared by the worker threads.
+#[derive(Default)]
+struct Counters {
+    computed: AtomicU64,
+    padding: AtomicU64,
+    from_scratch: AtomicU64,
 }
 
 /// One padded batch for a forward pass.
@@ -177,6 +187,7 @@ impl OrtEngine {
             opts,
             name,
             fingerprint: Default::default(),
+            usage: Counters::default(),
         })
     }
 
@@ -186,6 +197,7 @@ impl OrtEngine {
             model: &self.model,
             io: &self.io,
             opts: &self.opts,
+            usage: &self.usage,
         }
     }
 
@@ -200,7 +212,7 @@ impl OrtEngine {
             let mut r = self.runner(0);
             return (0..n_groups).map(|g| f(&mut r, g)).collect();
         }
-        let (model, io, opts) = (&self.model, &self.io, &self.opts);
+        let (model, io, opts, usage) = (&self.model, &self.io, &self.opts, &self.usage);
         let f = &f;
         let mut parts: Vec<Vec<(usize, Result<T, EngineError>)>> = std::thread::scope(|scope| {
             let handles: Vec<_> = self.workers[..n_workers]
@@ -213,6 +225,7 @@ impl OrtEngine {
                             model,
                             io,
                             opts,
+                            usage,
                         };
                         (w..n_groups)
                             .step_by(n_workers)
@@ -416,6 +429,7 @@ struct Runner<'a> {
     model: &'a ModelDir,
     io: &'a Io,
     opts: &'a EngineOptions,
+    usage: &'a Counters,
 }
 
 impl Runner<'_> {
@@ -429,6 +443,20 @@ impl Runner<'_> {
     ) -> Result<Output, EngineError> {
         let (rows, s) = (b.rows, b.s);
         let t = b.mask.len() / rows;
+        let real: usize = (0..rows)
+            .map(|r| {
+                b.mask[r * t + t - s..(r + 1) * t]
+                    .iter()
+                    .filter(|&&m| m != 0)
+                    .count()
+            })
+            .sum();
+        self.usage
+            .computed
+            .fetch_add((rows * s) as u64, Ordering::Relaxed);
+        self.usage
+            .padding
+            .fetch_add((rows * s - real) as u64, Ordering::Relaxed);
         // Integer inputs: the ids, the mask, the positions and the number of logits to keep.
         let int = |name: &'static str,
                    shape: Vec<usize>,
@@ -804,6 +832,13 @@ impl Engine for OrtEngine {
             }
             tokenized.push((prompt_ids.unwrap_or_default(), conts));
         }
+        let scratch: usize = tokenized
+            .iter()
+            .map(|(p, cs)| cs.iter().map(|c| p.len() + c.len() - 1).sum::<usize>())
+            .sum();
+        self.usage
+            .from_scratch
+            .fetch_add(scratch as u64, Ordering::Relaxed);
         // The budget counts prompt rows and continuation rows (each carries the prompt's cache).
         let cost: Vec<usize> = tokenized
             .iter()
@@ -860,6 +895,14 @@ impl Engine for OrtEngine {
             }
         }
         Ok(out)
+    }
+
+    fn usage(&self) -> TokenUsage {
+        TokenUsage {
+            computed: self.usage.computed.load(Ordering::Relaxed),
+            padding: self.usage.padding.load(Ordering::Relaxed),
+            from_scratch: self.usage.from_scratch.load(Ordering::Relaxed),
+        }
     }
 
     fn generate(&mut self, requests: &[GenerateRequest]) -> Result<Vec<Generation>, EngineError> {

@@ -10,7 +10,7 @@ pub mod templates;
 pub mod text;
 
 use crate::engine::{Message, Prompt};
-use crate::spec::{Diagnostic, OptionSet, Scoring, Suite};
+use crate::spec::{Diagnostic, OptionSet, PromptFormat, Scoring, Suite};
 pub use templates::Templates;
 
 /// One (context, belief) pair.
@@ -54,17 +54,41 @@ pub struct Case {
     pub stated_belief: Option<String>,
     /// The option that is the stated belief, if any.
     pub belief_option: Option<usize>,
+    /// How the text reaches the model.
+    pub frame: Frame,
+}
+
+/// A case's framing: chat messages, or a raw text rendered from the suite's template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// The user message through the chat template; the assistant's reply may
+    /// open with a fixed text.
+    Chat { answer_prefix: Option<String> },
+    /// The whole prompt (without persona).
+    Raw(String),
 }
 
 impl Case {
     /// The prompt for a variant: its persona (a system message) then the user message.
+    /// A raw prompt has no system turn: the persona opens the text, then a blank line.
     pub fn prompt(&self, persona: Option<&str>) -> Prompt {
-        let mut messages = Vec::new();
-        if let Some(p) = persona {
-            messages.push(Message::new("system", p));
+        match &self.frame {
+            Frame::Chat { answer_prefix } => {
+                let mut messages = Vec::new();
+                if let Some(p) = persona {
+                    messages.push(Message::new("system", p));
+                }
+                messages.push(Message::new("user", self.user.clone()));
+                if let Some(a) = answer_prefix {
+                    messages.push(Message::new("assistant", a.clone()));
+                }
+                Prompt::Chat(messages)
+            }
+            Frame::Raw(text) => Prompt::Raw(match persona {
+                Some(p) => format!("{p}\n\n{text}"),
+                None => text.clone(),
+            }),
         }
-        messages.push(Message::new("user", self.user.clone()));
-        Prompt::Chat(messages)
     }
 }
 
@@ -145,6 +169,13 @@ pub fn plan_suite(
         .limit
         .map_or(suite.items.len(), |l| l.min(suite.items.len()));
     let items = &suite.items[..n_items];
+    // The raw template was checked when the spec was read.
+    let mut raw_env = minijinja::Environment::new();
+    raw_env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let raw_template = match &suite.prompt {
+        PromptFormat::Raw(t) => raw_env.template_from_str(t).ok(),
+        _ => None,
+    };
     let used_by = |cond: &Condition, item: &str| {
         format!(
             "{} (context `{}`, belief `{}`, item `{item}`)",
@@ -180,16 +211,65 @@ pub fn plan_suite(
                     minijinja::context! { body => body, variant => seed::variant(&suite.name, &item.id, opts.seed) },
                 )
                 .map_err(|e| vec![templates.diagnostic(&e, &used_by(&cond, &item.id))])?;
+            let frame = match (&suite.prompt, &raw_template) {
+                (PromptFormat::Raw(_), Some(t)) => Frame::Raw(
+                    t.render(minijinja::context! { user => &user, question => &item.question })
+                        .map_err(|e| {
+                            let (o, l) = crate::spec::diag::key_offset(&suite.text, "raw")
+                                .map(|o| (o, 3))
+                                .unwrap_or((0, 1));
+                            vec![Diagnostic::at_offset(
+                                &suite.path,
+                                &suite.text,
+                                o,
+                                l,
+                                format!(
+                                    "`prompt.raw` failed for {}: {e}",
+                                    used_by(&cond, &item.id)
+                                ),
+                                "expected a template using only `user` and `question`",
+                            )]
+                        })?,
+                ),
+                (PromptFormat::ChatWithPrefix(p), _) => Frame::Chat {
+                    answer_prefix: Some(p.clone()),
+                },
+                _ => Frame::Chat {
+                    answer_prefix: None,
+                },
+            };
             let (options, option_correct) = match &suite.scoring {
                 Scoring::Choice(c) => {
                     let correct: Vec<String> = match c.options {
-                        OptionSet::Best => item.correct.iter().take(1).cloned().collect(),
+                        OptionSet::Best | OptionSet::Pair => {
+                            item.correct.iter().take(1).cloned().collect()
+                        }
                         OptionSet::All => item.correct.clone(),
+                    };
+                    let incorrect: Vec<String> = match c.options {
+                        // The stated belief's own option (or, when the belief is
+                        // phrased differently, the seeded incorrect answer).
+                        OptionSet::Pair => {
+                            let flags = vec![false; item.incorrect.len()];
+                            let k = stated
+                                .as_deref()
+                                .and_then(|b| find_belief_option(b, &item.incorrect, &flags))
+                                .unwrap_or_else(|| {
+                                    seed::belief_index(
+                                        &suite.name,
+                                        &item.id,
+                                        opts.seed,
+                                        item.incorrect.len(),
+                                    )
+                                });
+                            item.incorrect.get(k).cloned().into_iter().collect()
+                        }
+                        _ => item.incorrect.clone(),
                     };
                     let mut opts_: Vec<String> = correct.clone();
                     let mut flags = vec![true; correct.len()];
-                    opts_.extend(item.incorrect.iter().cloned());
-                    flags.extend(std::iter::repeat_n(false, item.incorrect.len()));
+                    flags.extend(std::iter::repeat_n(false, incorrect.len()));
+                    opts_.extend(incorrect);
                     (opts_, flags)
                 }
                 _ => (Vec::new(), Vec::new()),
@@ -206,6 +286,7 @@ pub fn plan_suite(
                 option_correct,
                 stated_belief: stated,
                 belief_option,
+                frame,
             });
         }
         planned.push((cond, cases));

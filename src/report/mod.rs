@@ -51,6 +51,21 @@ pub fn progress_line(message: &str) {
 }
 
 /// Printed after the model work when a run store was used.
+/// `tokens: 1,234 computed (56 padding) of 5,678 from scratch (21.7 %)`.
+pub fn token_line(t: &crate::engine::TokenUsage) -> String {
+    let share = 100.0 * t.computed as f64 / t.from_scratch.max(1) as f64;
+    format!(
+        "tokens: {} computed ({} padding) of {} from scratch ({share:.1} %)",
+        t.computed, t.padding, t.from_scratch
+    )
+}
+
+pub fn token_usage(t: &crate::engine::TokenUsage) {
+    if t.from_scratch > 0 {
+        eprintln!("candor: {}", token_line(t));
+    }
+}
+
 pub fn store_reuse(reused: usize, total: usize) {
     eprintln!("candor: store: reused {reused} of {total} responses");
 }

@@ -33,6 +33,11 @@ pub struct RunResults {
     /// Responses taken from the run store, of those asked for (both models);
     /// `None` when the run used no store.
     pub store: Option<StoreUse>,
+    /// Token positions the model computed in this run against what scoring each
+    /// (prompt, option) pair from scratch would have; absent for backends that do
+    /// not count (and in results written before candor counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<crate::engine::TokenUsage>,
     pub suites: Vec<SuiteResults>,
     /// The trials that ran, sorted by name.
     pub trials: Vec<TrialRecord>,

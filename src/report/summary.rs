@@ -59,6 +59,9 @@ pub fn render(r: &RunResults) -> String {
             st.reused, st.total
         ));
     }
+    if let Some(t) = r.tokens {
+        s.push_str(&format!(" · {}", crate::report::token_line(&t)));
+    }
     let commit: String = r.candor.commit.chars().take(12).collect();
     s.push_str(&format!(
         " · candor {} (`{commit}`) · {} {}, {} cores\n\n",

@@ -18,6 +18,8 @@ pub struct Ran {
     /// Rendered personas (system messages) of the baseline and the candidate.
     pub personas: (Option<String>, Option<String>),
     pub reuse: Option<crate::store::Reuse>,
+    /// Token positions the engines computed (both variants).
+    pub tokens: crate::engine::TokenUsage,
 }
 
 const CONF: f64 = 0.95;
@@ -217,6 +219,7 @@ pub fn results(
             reused: r.reused,
             total: r.total,
         }),
+        tokens: ran.map(|r| r.tokens).filter(|t| t.from_scratch > 0),
         suites,
         trials,
         totals,

@@ -386,11 +386,18 @@ pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitC
                 if let Some(r) = reuse {
                     report::store_reuse(r.reused, r.total);
                 }
+                let tokens = if models::shares_engine(&opts.baseline.model, &opts.candidate.model) {
+                    b.usage()
+                } else {
+                    b.usage() + c.usage()
+                };
+                report::token_usage(&tokens);
                 ran = Some(collect::Ran {
                     evaluation: ev,
                     fingerprints,
                     personas: (bp, cp),
                     reuse,
+                    tokens,
                 });
             }
             Err(e) => {

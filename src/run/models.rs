@@ -45,11 +45,16 @@ pub fn open_pair(
     key: &Arc<AnswerKey>,
 ) -> Result<Pair, EngineError> {
     let b = open_model(baseline, key)?;
-    if baseline == candidate && !baseline.starts_with("fake:") {
+    if shares_engine(baseline, candidate) {
         let shared = Shared(Arc::new(Mutex::new(b)));
         return Ok((Box::new(shared.clone()), Box::new(shared)));
     }
     Ok((b, open_model(candidate, key)?))
+}
+
+/// Whether [`open_pair`] gives both variants one engine.
+pub fn shares_engine(baseline: &str, candidate: &str) -> bool {
+    baseline == candidate && !baseline.starts_with("fake:")
 }
 
 /// The baseline's and the candidate's engines.
@@ -83,5 +88,8 @@ impl Engine for Shared {
         r: &[crate::engine::GenerateRequest],
     ) -> Result<Vec<crate::engine::Generation>, EngineError> {
         self.lock().generate(r)
+    }
+    fn usage(&self) -> crate::engine::TokenUsage {
+        self.lock().usage()
     }
 }

@@ -178,6 +178,9 @@ mod tests {
             option_correct: vec![true, false, false],
             stated_belief: Some("Lyon".into()),
             belief_option: Some(1),
+            frame: crate::prompt::Frame::Chat {
+                answer_prefix: None,
+            },
         }
     }
 

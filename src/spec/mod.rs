@@ -70,6 +70,27 @@ pub struct Suite {
     pub correction: Correction,
     /// Answers are kept as insta snapshots (opt-in).
     pub snapshots: bool,
+    pub prompt: PromptFormat,
+}
+
+/// How a case's text reaches the model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum PromptFormat {
+    /// Through the model's chat template; the assistant's reply may open with a
+    /// fixed text (`answer_prefix`), which then belongs to the prompt.
+    #[default]
+    Chat,
+    ChatWithPrefix(String),
+    /// No chat template: this minijinja template (`{{ user }}` = the rendered
+    /// question with its context and belief) is the whole prompt.
+    Raw(String),
+}
+
+impl PromptFormat {
+    /// Whether the prompt ends inside running text, where answers follow a space.
+    pub fn continues_text(&self) -> bool {
+        !matches!(self, PromptFormat::Chat)
+    }
 }
 
 impl Suite {
@@ -352,11 +373,45 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             RawScoring::Choice(RawChoice::default())
         }
     };
+    let prompt = match raw.prompt {
+        None => PromptFormat::Chat,
+        Some(RawPromptFormat {
+            raw: Some(_),
+            answer_prefix: Some(_),
+        }) => {
+            errors.push(at_key(
+                "answer_prefix",
+                "`prompt` has both `raw` and `answer_prefix`".into(),
+                "expected one of them: a raw template writes its own answer cue",
+            ));
+            PromptFormat::Chat
+        }
+        Some(RawPromptFormat { raw: Some(t), .. }) => {
+            let mut env = minijinja::Environment::new();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            if let Err(e) = env.template_from_str(&t) {
+                errors.push(at_key(
+                    "raw",
+                    format!("`prompt.raw` is not a valid template: {e}"),
+                    "expected a minijinja template using `{{ user }}`",
+                ));
+            }
+            PromptFormat::Raw(t)
+        }
+        Some(RawPromptFormat {
+            answer_prefix: Some(p),
+            ..
+        }) => PromptFormat::ChatWithPrefix(p),
+        Some(_) => PromptFormat::Chat,
+    };
     let scoring = match &raw_scoring {
         RawScoring::Choice(c) => Scoring::Choice(ChoiceScoring {
             decide_by: c.decide_by.unwrap_or(DecideBy::Normalized),
             options: c.options.unwrap_or(OptionSet::Best),
-            option_prefix: c.option_prefix.clone().unwrap_or_default(),
+            option_prefix: c
+                .option_prefix
+                .clone()
+                .unwrap_or_else(|| if prompt.continues_text() { " " } else { "" }.to_string()),
         }),
         RawScoring::Generate(g) => {
             let (refusal_policy, refusal_phrases) = refusal(&g.refusal);
@@ -690,6 +745,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             CorrectionName::None => Correction::None,
         },
         snapshots: raw.snapshots,
+        prompt,
     })
 }
 

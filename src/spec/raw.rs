@@ -34,6 +34,20 @@ pub struct RawSuite {
     /// Keep each model's answers as insta snapshots under `snapshots/`.
     #[serde(default)]
     pub snapshots: bool,
+    /// How the question reaches the model: through its chat template (default) or raw.
+    #[serde(default)]
+    pub prompt: Option<RawPromptFormat>,
+}
+
+/// `prompt:` — `raw` (a template that renders the whole text, no chat template) or
+/// `answer_prefix` (chat template, and the assistant's reply opens with this text).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPromptFormat {
+    #[serde(default)]
+    pub raw: Option<String>,
+    #[serde(default)]
+    pub answer_prefix: Option<String>,
 }
 
 /// An identifier used in test names: lowercase letters, digits, `-` and `_`.
@@ -197,10 +211,13 @@ pub struct RawChoice {
     /// Which score picks the answer: `normalized` (log-prob per byte, default) or `raw`.
     #[serde(default)]
     pub decide_by: Option<DecideBy>,
-    /// Which options are offered: `best` (first correct answer + all incorrect, default) or `all`.
+    /// Which options are offered: `best` (first correct answer + all incorrect, default),
+    /// `all` (every correct and incorrect answer) or `pair` (the best answer and the
+    /// wrong answer the belief conditions state).
     #[serde(default)]
     pub options: Option<OptionSet>,
-    /// Text put before every option (e.g. a space).
+    /// Text put before every option: the delimiter between prompt and answer
+    /// (default: one space after a raw prompt or an answer prefix, else none).
     #[serde(default)]
     pub option_prefix: Option<String>,
 }
@@ -217,6 +234,7 @@ pub enum DecideBy {
 pub enum OptionSet {
     Best,
     All,
+    Pair,
 }
 
 #[derive(Debug, Default, Deserialize)]

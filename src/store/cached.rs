@@ -133,4 +133,7 @@ impl Engine for CachedEngine<'_> {
     fn generate(&mut self, requests: &[GenerateRequest]) -> Result<Vec<Generation>, EngineError> {
         self.cached("generate", requests, |e, r| e.generate(r))
     }
+    fn usage(&self) -> crate::engine::TokenUsage {
+        self.inner.usage()
+    }
 }
