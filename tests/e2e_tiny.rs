@@ -195,7 +195,7 @@ fn picks(project: &Project, engine: &mut OrtEngine, persona: Option<&str>) -> Pi
         let v = outcomes
             .iter()
             .map(|o| {
-                // decide_by: normalized (the default) is the per-byte score.
+                // decide_by: normalized (the default) is the per-character score.
                 let mut s: Vec<f64> = o.option_scores.iter().map(|x| x.1).collect();
                 s.sort_by(|a, b| b.total_cmp(a));
                 (o.answer.clone(), s[0] - s[1])

@@ -45,7 +45,7 @@ pub struct LoglikRequest {
 pub struct ContinuationScore {
     pub logprob: f64,
     pub n_tokens: usize,
-    /// Length of the continuation in bytes, for per-byte normalisation.
+    /// Length of the continuation text in bytes.
     pub n_bytes: usize,
     /// Whether greedy decoding would have produced exactly these tokens.
     pub is_greedy: bool,

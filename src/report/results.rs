@@ -197,7 +197,7 @@ pub struct Sample {
     /// `baseline` or `candidate`.
     pub model: String,
     pub prompt: Prompt,
-    /// Choice scoring: the options, and per option (log-prob, log-prob per byte).
+    /// Choice scoring: the options, and per option (log-prob, log-prob per character of the option).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -42,9 +42,12 @@ impl Outcome {
 
 /// Choice scoring: the top option (by the configured score) decides.
 pub fn choice(case: &Case, scores: &[ContinuationScore], cfg: &ChoiceScoring) -> Outcome {
+    // Normalised = per character of the option itself, delimiter excluded:
+    // lm-evaluation-harness's acc_norm, so both tools pick alike.
     let option_scores: Vec<(f64, f64)> = scores
         .iter()
-        .map(|s| (s.logprob, s.logprob / s.n_bytes.max(1) as f64))
+        .zip(&case.options)
+        .map(|(s, o)| (s.logprob, s.logprob / o.chars().count().max(1) as f64))
         .collect();
     let key = |i: usize| match cfg.decide_by {
         DecideBy::Raw => option_scores[i].0,

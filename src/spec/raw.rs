@@ -208,7 +208,7 @@ impl RawScoringKeys {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawChoice {
-    /// Which score picks the answer: `normalized` (log-prob per byte, default) or `raw`.
+    /// Which score picks the answer: `normalized` (log-prob per character of the option, default) or `raw`.
     #[serde(default)]
     pub decide_by: Option<DecideBy>,
     /// Which options are offered: `best` (first correct answer + all incorrect, default),
