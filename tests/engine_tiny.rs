@@ -254,6 +254,18 @@ fn chat_template_is_applied() {
     assert_eq!(text, "<|im_start|>system\nbe kind<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
     let ids = m.model.encode(&text).unwrap();
     assert_eq!(ids[0], 1, "<|im_start|> is a special token");
+    // A trailing assistant message opens the reply and leaves it open.
+    let prefilled = m
+        .model
+        .render(&Prompt::Chat(vec![
+            Message::new("user", "hi"),
+            Message::new("assistant", "Answer:"),
+        ]))
+        .unwrap();
+    assert_eq!(
+        prefilled,
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nAnswer:"
+    );
 }
 
 #[test]
@@ -468,4 +480,70 @@ fn several_workers_give_the_same_numbers_as_one() {
         })
         .collect();
     assert_eq!(a.generate(&gens).unwrap(), b.generate(&gens).unwrap());
+}
+
+#[test]
+fn throughput_switches_change_speed_not_numbers_and_sharing_saves_tokens() {
+    let t = tempfile::tempdir().unwrap();
+    tiny::write(
+        t.path(),
+        &TinySpec {
+            seed: 17,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let on = EngineOptions {
+        threads: 1,
+        max_batch_tokens: 96,
+        ..Default::default()
+    };
+    // Prompts of different lengths, several multi-token continuations sharing words.
+    let reqs: Vec<LoglikRequest> = (0..9)
+        .map(|i| LoglikRequest {
+            prompt: Prompt::Raw(format!(
+                "Q: why is the sky {}blue?\nA:",
+                "very ".repeat(i % 5)
+            )),
+            continuations: vec![
+                " because of light".into(),
+                " because of the sea".into(),
+                " it is not".into(),
+            ],
+        })
+        .collect();
+    let mut reference = OrtEngine::load(t.path(), on.clone(), &mut |_| {}).unwrap();
+    let want = reference.loglik(&reqs).unwrap();
+    let shared = reference.usage();
+    assert!(shared.computed > 0 && shared.computed < shared.from_scratch);
+    for off in [
+        EngineOptions {
+            share_prompt: false,
+            ..on.clone()
+        },
+        EngineOptions {
+            sort_by_length: false,
+            ..on.clone()
+        },
+        EngineOptions {
+            keep_logits: false,
+            ..on.clone()
+        },
+    ] {
+        let mut e = OrtEngine::load(t.path(), off.clone(), &mut |_| {}).unwrap();
+        let got = e.loglik(&reqs).unwrap();
+        for (r, (p, q)) in want.iter().zip(&got).enumerate() {
+            for (c, (u, v)) in p.iter().zip(q).enumerate() {
+                assert!((u.logprob - v.logprob).abs() < 1e-4, "{off:?}: {r} {c}");
+                assert_eq!(u.n_tokens, v.n_tokens);
+            }
+        }
+        let u = e.usage();
+        assert_eq!(u.from_scratch, shared.from_scratch, "{off:?}");
+        if !off.share_prompt {
+            // Every pair from scratch: at least as many positions as that costs.
+            assert!(u.computed >= u.from_scratch, "{u:?}");
+            assert!(u.computed > shared.computed, "{u:?} vs {shared:?}");
+        }
+    }
 }

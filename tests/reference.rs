@@ -145,3 +145,61 @@ fn kl(p: &[f32], q: &[f32]) -> f64 {
     let (lp, lq) = (log_softmax(p), log_softmax(q));
     lp.iter().zip(&lq).map(|(a, b)| a.exp() * (a - b)).sum()
 }
+
+/// The same numbers as lm-evaluation-harness on the same prompts (tests/data/README.md):
+/// every choice's log-likelihood within 1e-3, and the same pick by acc and acc_norm.
+#[test]
+fn option_scores_match_lm_evaluation_harness() {
+    let r: Value = serde_json::from_str(include_str!("data/lmeval-truthfulqa.json")).unwrap();
+    let mut m = load("default");
+    let items = r["items"].as_array().unwrap();
+    let reqs: Vec<candor::engine::LoglikRequest> = items
+        .iter()
+        .map(|it| candor::engine::LoglikRequest {
+            prompt: Prompt::Raw(it["prompt"].as_str().unwrap().to_string()),
+            continuations: it["choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| format!(" {}", c.as_str().unwrap()))
+                .collect(),
+        })
+        .collect();
+    let got = m.loglik(&reqs).unwrap();
+    let argmax = |v: &[f64]| (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b });
+    for (it, scores) in items.iter().zip(&got) {
+        let id = it["id"].as_str().unwrap();
+        let want: Vec<f64> = it["loglik"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let ours: Vec<f64> = scores.iter().map(|s| s.logprob).collect();
+        for (c, (a, b)) in ours.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-3,
+                "{id} choice {c}: candor {a}, lm-eval {b}"
+            );
+        }
+        // acc: the top choice is the gold (first) one iff lm-eval scored it 1.
+        assert_eq!(
+            argmax(&ours) == 0,
+            it["acc"].as_f64() == Some(1.0),
+            "{id} acc"
+        );
+        let lens: Vec<f64> = it["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().chars().count() as f64)
+            .collect();
+        let norm: Vec<f64> = ours.iter().zip(&lens).map(|(l, n)| l / n).collect();
+        assert_eq!(
+            argmax(&norm) == 0,
+            it["acc_norm"].as_f64() == Some(1.0),
+            "{id} acc_norm"
+        );
+        assert_eq!(argmax(&ours), argmax(&want), "{id}: same pick");
+    }
+}

@@ -18,6 +18,18 @@ pub struct BenchResult {
     pub generate_b8_tokens_per_s: f64,
     pub load_s: f64,
     pub peak_rss_mb: f64,
+    /// The scoring workload again with each optimisation off (then on again).
+    pub scoring_ablations: Vec<Ablation>,
+}
+
+/// Scoring throughput with one setting changed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Ablation {
+    pub setting: String,
+    pub items_per_s: f64,
+    /// Positions run through the model (padding included) for the workload.
+    pub tokens_computed: u64,
+    pub tokens_from_scratch: u64,
 }
 
 /// Peak resident memory of this process (VmHWM), in MB.
@@ -96,9 +108,52 @@ pub fn run(
         })
         .sum();
     m.loglik(&reqs[..4])?;
-    let t = Instant::now();
-    m.loglik(&reqs)?;
-    let dt = t.elapsed().as_secs_f64();
+    let on = m.options().clone();
+    let scoring = |m: &mut OrtEngine, setting: &str| -> Result<Ablation, EngineError> {
+        let before = m.usage();
+        let t = Instant::now();
+        m.loglik(&reqs)?;
+        let dt = t.elapsed().as_secs_f64();
+        let after = m.usage();
+        Ok(Ablation {
+            setting: setting.to_string(),
+            items_per_s: reqs.len() as f64 / dt,
+            tokens_computed: after.computed - before.computed,
+            tokens_from_scratch: after.from_scratch - before.from_scratch,
+        })
+    };
+    let all_on = scoring(m, "all on")?;
+    let dt = reqs.len() as f64 / all_on.items_per_s;
+    let mut ablations = vec![all_on];
+    for (setting, off) in [
+        (
+            "no prompt cache sharing (each option from scratch)",
+            super::onnx::EngineOptions {
+                share_prompt: false,
+                ..on.clone()
+            },
+        ),
+        (
+            "no length sorting",
+            super::onnx::EngineOptions {
+                sort_by_length: false,
+                ..on.clone()
+            },
+        ),
+        (
+            "logits at every position",
+            super::onnx::EngineOptions {
+                keep_logits: false,
+                ..on.clone()
+            },
+        ),
+    ] {
+        progress(&format!("option scoring, {setting}"));
+        m.set_options(off);
+        let r = scoring(m, setting);
+        m.set_options(on.clone());
+        ablations.push(r?);
+    }
 
     progress("greedy generation, batch 1 and 8");
     let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
@@ -136,5 +191,6 @@ pub fn run(
         generate_b8_tokens_per_s: b8,
         load_s,
         peak_rss_mb: peak_rss_mb(),
+        scoring_ablations: ablations,
     })
 }

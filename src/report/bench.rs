@@ -133,4 +133,23 @@ fn print_table(models: &[String], rows: &[serde_json::Value], json: bool) {
             f(r, "load_s")
         );
     }
+    for (m, r) in models.iter().zip(rows) {
+        let Some(abl) = r["scoring_ablations"].as_array() else {
+            continue;
+        };
+        println!("\n{m}: option scoring with one optimisation off");
+        println!(
+            "{:<52} {:>10} {:>16} {:>20}",
+            "setting", "items/s", "tokens computed", "tokens from scratch"
+        );
+        for a in abl {
+            println!(
+                "{:<52} {:>10.1} {:>16} {:>20}",
+                a["setting"].as_str().unwrap_or(""),
+                f(a, "items_per_s"),
+                a["tokens_computed"],
+                a["tokens_from_scratch"]
+            );
+        }
+    }
 }
