@@ -33,6 +33,11 @@ def render(label, command, r):
     st = r.get("store")
     reuse = f"; {st['reused']} of {st['total']} responses reused from the run store" if st else ""
     out.append(f"- {prof}, seed {r['seed']}; {r['cases_per_model']} cases per model; wall time {r['duration_s']:.0f} s{reuse}")
+    tok = r.get("tokens")
+    if tok:
+        share = 100 * tok["computed"] / max(tok["from_scratch"], 1)
+        out.append(f"- tokens through the model: {tok['computed']:,} computed ({tok['padding']:,} of them padding) against "
+                   f"{tok['from_scratch']:,} to score every (prompt, option) pair from scratch: {share:.1f} %")
     t = r["totals"]
     out.append(f"- verdicts: {t['passed']} passed, {t['failed']} failed, {t['ignored']} ignored\n")
     trials = {x["name"]: x for x in r["trials"]}
