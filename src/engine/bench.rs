@@ -30,6 +30,8 @@ pub struct Ablation {
     /// Positions run through the model (padding included) for the workload.
     pub tokens_computed: u64,
     pub tokens_from_scratch: u64,
+    /// Positions whose logits the model returned.
+    pub logit_positions: u64,
 }
 
 /// Peak resident memory of this process (VmHWM), in MB.
@@ -120,11 +122,41 @@ pub fn run(
             items_per_s: reqs.len() as f64 / dt,
             tokens_computed: after.computed - before.computed,
             tokens_from_scratch: after.from_scratch - before.from_scratch,
+            logit_positions: after.logits - before.logits,
         })
     };
     let all_on = scoring(m, "all on")?;
     let dt = reqs.len() as f64 / all_on.items_per_s;
     let mut ablations = vec![all_on];
+
+    progress("greedy generation, batch 1 and 8");
+    let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
+        (0..n)
+            .map(|i| GenerateRequest {
+                prompt: Prompt::Raw(sentence(seed + i, 20)),
+                max_tokens: 64,
+                stop: vec![],
+            })
+            .collect()
+    };
+    let mut rate = |reqs: Vec<GenerateRequest>| -> Result<f64, EngineError> {
+        // Time only decoding: subtract a prefill-only run of the same prompts.
+        let mut one = reqs.clone();
+        one.iter_mut().for_each(|r| r.max_tokens = 1);
+        let t0 = Instant::now();
+        m.generate(&one)?;
+        let prefill = t0.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let out = m.generate(&reqs)?;
+        let total = t.elapsed().as_secs_f64();
+        let n: usize = out.iter().map(|g| g.n_tokens.saturating_sub(1)).sum();
+        Ok(n as f64 / (total - prefill).max(1e-9))
+    };
+    let b1 = rate(gen(1, 100))?;
+    let b8 = rate(gen(8, 200))?;
+    // The ablations (scoring from scratch above all) need more memory than candor
+    // does with its defaults, so they run last and the peak is read before them.
+    let peak = peak_rss_mb();
     for (setting, off) in [
         (
             "no prompt cache sharing (each option from scratch)",
@@ -154,32 +186,6 @@ pub fn run(
         m.set_options(on.clone());
         ablations.push(r?);
     }
-
-    progress("greedy generation, batch 1 and 8");
-    let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
-        (0..n)
-            .map(|i| GenerateRequest {
-                prompt: Prompt::Raw(sentence(seed + i, 20)),
-                max_tokens: 64,
-                stop: vec![],
-            })
-            .collect()
-    };
-    let mut rate = |reqs: Vec<GenerateRequest>| -> Result<f64, EngineError> {
-        // Time only decoding: subtract a prefill-only run of the same prompts.
-        let mut one = reqs.clone();
-        one.iter_mut().for_each(|r| r.max_tokens = 1);
-        let t0 = Instant::now();
-        m.generate(&one)?;
-        let prefill = t0.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let out = m.generate(&reqs)?;
-        let total = t.elapsed().as_secs_f64();
-        let n: usize = out.iter().map(|g| g.n_tokens.saturating_sub(1)).sum();
-        Ok(n as f64 / (total - prefill).max(1e-9))
-    };
-    let b1 = rate(gen(1, 100))?;
-    let b8 = rate(gen(8, 200))?;
     Ok(BenchResult {
         model: m.name().to_string(),
         threads,
@@ -190,7 +196,7 @@ pub fn run(
         generate_b1_tokens_per_s: b1,
         generate_b8_tokens_per_s: b8,
         load_s,
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: peak,
         scoring_ablations: ablations,
     })
 }

@@ -100,6 +100,9 @@ pub struct TokenUsage {
     pub computed: u64,
     /// Of those, padding.
     pub padding: u64,
+    /// Positions whose logits (vocabulary-sized rows) the model returned.
+    #[serde(default)]
+    pub logits: u64,
     /// What scoring every (prompt, continuation) pair as its own sequence would
     /// compute: prompt + continuation − 1 positions each (lm-evaluation-harness's way).
     pub from_scratch: u64,
@@ -111,6 +114,7 @@ impl std::ops::Add for TokenUsage {
         TokenUsage {
             computed: self.computed + o.computed,
             padding: self.padding + o.padding,
+            logits: self.logits + o.logits,
             from_scratch: self.from_scratch + o.from_scratch,
         }
     }

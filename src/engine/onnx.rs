@@ -111,6 +111,7 @@ pub struct OrtEngine {
 struct Counters {
     computed: AtomicU64,
     padding: AtomicU64,
+    logits: AtomicU64,
     from_scratch: AtomicU64,
 }
 
@@ -557,7 +558,9 @@ impl Runner<'_> {
         if self.io.position_ids {
             inputs.push(int("position_ids", vec![rows, s], b.pos.clone())?);
         }
-        if self.io.logits_to_keep && self.opts.keep_logits {
+        if self.io.logits_to_keep {
+            // 0 = every position (the ablation with `keep_logits` off).
+            let keep = if self.opts.keep_logits { keep } else { 0 };
             inputs.push(int(
                 crate::import::llama::LOGITS_TO_KEEP,
                 vec![],
@@ -604,6 +607,9 @@ impl Runner<'_> {
             let (shape, _) = logits.try_extract_tensor::<f32>().map_err(ort_err)?;
             shape[1] as usize
         };
+        self.usage
+            .logits
+            .fetch_add((rows * kept) as u64, Ordering::Relaxed);
         Ok(Output {
             logits,
             kept,
@@ -1010,6 +1016,7 @@ impl Engine for OrtEngine {
         TokenUsage {
             computed: self.usage.computed.load(Ordering::Relaxed),
             padding: self.usage.padding.load(Ordering::Relaxed),
+            logits: self.usage.logits.load(Ordering::Relaxed),
             from_scratch: self.usage.from_scratch.load(Ordering::Relaxed),
         }
     }

@@ -110,7 +110,7 @@ pub struct GraphOptions {
     pub accuracy: Accuracy,
 }
 
-/// The name of the optional input that restricts logits to the last K positions (0 = all).
+/// The name of the input that restricts logits to the last K positions (0 = all).
 pub const LOGITS_TO_KEEP: &str = "logits_to_keep";
 
 struct Builder<'a> {
@@ -345,9 +345,9 @@ pub fn write_model(
             past.push(kv);
         }
     }
-    // Optional: overridable initializer, so callers that do not know it need not feed it.
-    b.g.input(LOGITS_TO_KEEP, DType::I64, vec![]);
-    let keep = b.g.init(LOGITS_TO_KEEP, Tensor::i64(&[], &[0]));
+    // A plain input, not an overridable initializer: ONNX Runtime leaves those out of
+    // a session's input list, so a caller could not tell the graph accepts it.
+    let keep = b.g.input(LOGITS_TO_KEEP, DType::I64, vec![]);
 
     // Embeddings.
     let embed = b.weight(

@@ -139,16 +139,17 @@ fn print_table(models: &[String], rows: &[serde_json::Value], json: bool) {
         };
         println!("\n{m}: option scoring with one optimisation off");
         println!(
-            "{:<52} {:>10} {:>16} {:>20}",
-            "setting", "items/s", "tokens computed", "tokens from scratch"
+            "{:<52} {:>10} {:>16} {:>20} {:>16}",
+            "setting", "items/s", "tokens computed", "tokens from scratch", "logit positions"
         );
         for a in abl {
             println!(
-                "{:<52} {:>10.1} {:>16} {:>20}",
+                "{:<52} {:>10.1} {:>16} {:>20} {:>16}",
                 a["setting"].as_str().unwrap_or(""),
                 f(a, "items_per_s"),
                 a["tokens_computed"],
-                a["tokens_from_scratch"]
+                a["tokens_from_scratch"],
+                a["logit_positions"]
             );
         }
     }
