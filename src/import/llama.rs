@@ -274,21 +274,14 @@ impl Builder<'_> {
         )
     }
 
-    fn rope(&mut self, x: &str, cos: &str, sin: &str) -> String {
-        let half = (self.cfg.head_dim() / 2) as i64;
-        let (s0, s1, s2, ax) = (
-            self.g.ints(&[0]),
-            self.g.ints(&[half]),
-            self.g.ints(&[2 * half]),
-            self.g.ints(&[3]),
-        );
-        let x1 = self.g.op("Slice", &[x, &s0, &s1, &ax], &[]);
-        let x2 = self.g.op("Slice", &[x, &s1, &s2, &ax], &[]);
-        let nx2 = self.g.op("Neg", &[&x2], &[]);
-        let rot = self.g.op("Concat", &[&nx2, &x1], &[("axis", Attr::Int(3))]);
-        let a = self.g.op("Mul", &[x, cos], &[]);
-        let b = self.g.op("Mul", &[&rot, sin], &[]);
-        self.g.op("Add", &[&a, &b], &[])
+    /// Rotary embedding of `x` [B,H,S,hd] (halves rotated, not interleaved).
+    fn rope(&mut self, x: &str, pos: &str, cos: &str, sin: &str) -> String {
+        self.g.op_in(
+            "com.microsoft",
+            "RotaryEmbedding",
+            &[x, pos, cos, sin],
+            &[("interleaved", Attr::Int(0))],
+        )
     }
 }
 
@@ -356,23 +349,31 @@ pub fn write_model(
     );
     let mut x = b.g.op("Gather", &[&embed, &ids], &[("axis", Attr::Int(0))]);
 
-    // Rotary tables from position_ids: [B,1,S,hd].
+    // Rotary tables for every position the model accepts, [max_pos, hd/2], applied by
+    // ONNX Runtime's fused RotaryEmbedding (one node instead of seven per Q and K:
+    // per-node overhead is much of a batch-1 decoding step). Angles are formed in f32
+    // as the unfused graph did, then their cosine and sine taken exactly.
     let inv: Vec<f32> = (0..hd / 2)
         .map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f32 / hd as f32))
         .collect();
-    let inv = b.g.konst(Tensor::f32(&[hd / 2], &inv));
-    let posf =
-        b.g.op("Cast", &[&pos], &[("to", Attr::Int(DType::F32 as i64))]);
-    let ax2 = b.g.ints(&[2]);
-    let posu = b.g.op("Unsqueeze", &[&posf, &ax2], &[]);
-    let freqs = b.g.op("Mul", &[&posu, &inv], &[]);
-    let emb =
-        b.g.op("Concat", &[&freqs, &freqs], &[("axis", Attr::Int(-1))]);
-    let ax1 = b.g.ints(&[1]);
-    let cos = b.g.op("Cos", &[&emb], &[]);
-    let cos = b.g.op("Unsqueeze", &[&cos, &ax1], &[]);
-    let sin = b.g.op("Sin", &[&emb], &[]);
-    let sin = b.g.op("Unsqueeze", &[&sin, &ax1], &[]);
+    let max_pos = cfg.max_position_embeddings.max(1);
+    let (mut cos_t, mut sin_t) = (vec![], vec![]);
+    for p in 0..max_pos {
+        for f in &inv {
+            let a = (p as f32 * f) as f64;
+            cos_t.push(a.cos() as f32);
+            sin_t.push(a.sin() as f32);
+        }
+    }
+    let cos = b.g.init(
+        "rotary.cos_cache",
+        Tensor::f32(&[max_pos as i64, hd / 2], &cos_t),
+    );
+    let sin = b.g.init(
+        "rotary.sin_cache",
+        Tensor::f32(&[max_pos as i64, hd / 2], &sin_t),
+    );
+    let (ax1, ax2) = (b.g.ints(&[1]), b.g.ints(&[2]));
 
     // Additive attention bias [B,1,1,S,T]: causal over absolute positions, and padding.
     let t_len = b.g.op(
@@ -422,8 +423,8 @@ pub fn write_model(
         let q = b.heads(&q, nh as usize);
         let k = b.heads(&k, nkv as usize);
         let v = b.heads(&v, nkv as usize);
-        let q = b.rope(&q, &cos, &sin);
-        let mut k = b.rope(&k, &cos, &sin);
+        let q = b.rope(&q, &pos, &cos, &sin);
+        let mut k = b.rope(&k, &pos, &cos, &sin);
         let mut v = v;
         if opts.kv_cache {
             k =
