@@ -492,19 +492,35 @@ fn little_padding(opts: &EngineOptions, rows: usize, width: usize, real: usize) 
     !opts.sort_by_length || rows * width * 8 <= real * 9
 }
 
+/// Splits `items`, kept in order, into consecutive runs: a run takes the next item
+/// while `fits` holds for the run with it; a single item always makes a run. Every
+/// batching decision (prompt groups, option chunks, generation groups) is one of these.
+fn runs<T>(items: &[T], fits: impl Fn(&[T]) -> bool) -> Vec<&[T]> {
+    let mut out = vec![];
+    let mut start = 0;
+    for i in 0..items.len() {
+        if i > start && !fits(&items[start..=i]) {
+            out.push(&items[start..i]);
+            start = i;
+        }
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
 /// Groups of request indices whose padded prefill fits the token budget, longest first.
 fn groups(lens: &[usize], budget: usize, max_rows: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lens.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
-    let mut out: Vec<Vec<usize>> = vec![];
-    for i in order {
-        match out.last_mut() {
-            // Sorted longest first: the group's first member sets its padded width.
-            Some(g) if g.len() < max_rows && (g.len() + 1) * lens[g[0]] <= budget => g.push(i),
-            _ => out.push(vec![i]),
-        }
-    }
-    out
+    // Sorted longest first: the group's first member sets its padded width.
+    runs(&order, |g| {
+        g.len() <= max_rows && g.len() * lens[g[0]] <= budget
+    })
+    .into_iter()
+    .map(<[usize]>::to_vec)
+    .collect()
 }
 
 /// One worker's session with the model's shared, read-only parts.
@@ -702,23 +718,12 @@ impl Runner<'_> {
         if self.opts.sort_by_length {
             rows.sort_by_key(|x| std::cmp::Reverse(feed(x)));
         }
-        let mut chunks: Vec<&[(usize, usize)]> = vec![];
-        let mut start = 0;
-        for i in 0..rows.len() {
-            let chunk = &rows[start..=i];
+        let chunks = runs(&rows, |chunk| {
             let lc = chunk.iter().map(feed).max().unwrap_or(0);
             let real: usize = chunk.iter().map(feed).sum();
-            if i > start
-                && (chunk.len() * (lp + lc) > self.opts.max_batch_tokens
-                    || !little_padding(self.opts, chunk.len(), lc, real))
-            {
-                chunks.push(&rows[start..i]);
-                start = i;
-            }
-        }
-        if start < rows.len() {
-            chunks.push(&rows[start..]);
-        }
+            chunk.len() * (lp + lc) <= self.opts.max_batch_tokens
+                && little_padding(self.opts, chunk.len(), lc, real)
+        });
         for rows in chunks {
             let lc = rows.iter().map(feed).max().unwrap();
             let n = rows.len();
@@ -957,8 +962,6 @@ impl Engine for OrtEngine {
         if self.opts.sort_by_length {
             order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
         }
-        let mut gs: Vec<Vec<usize>> = vec![];
-        let mut used = 0;
         // Enough groups for every worker to have work, each within the token budget.
         let total: usize = lens.iter().sum();
         let budget = if self.workers.len() > 1 {
@@ -968,27 +971,16 @@ impl Engine for OrtEngine {
         } else {
             self.opts.max_batch_tokens
         };
-        // The padded width of a group is its longest prompt (its first, when sorted).
-        let (mut width, mut real) = (0, 0);
-        for i in order {
-            let w = width.max(lens[i]);
-            match gs.last_mut() {
-                Some(g)
-                    if used + cost[i].max(w) <= budget * 4
-                        && (g.len() + 1) * w <= budget
-                        && little_padding(&self.opts, g.len() + 1, w, real + lens[i]) =>
-                {
-                    g.push(i);
-                    used += cost[i];
-                    (width, real) = (w, real + lens[i]);
-                }
-                _ => {
-                    gs.push(vec![i]);
-                    used = cost[i];
-                    (width, real) = (lens[i], lens[i]);
-                }
-            }
-        }
+        let gs = runs(&order, |g| {
+            // Padded to the group's longest prompt (its first, when sorted).
+            let w = g.iter().map(|&i| lens[i]).max().unwrap_or(0);
+            let real: usize = g.iter().map(|&i| lens[i]).sum();
+            let (&last, prev) = g.split_last().expect("a run is never empty");
+            let used: usize = prev.iter().map(|&i| cost[i]).sum();
+            used + cost[last].max(w) <= budget * 4
+                && g.len() * w <= budget
+                && little_padding(&self.opts, g.len(), w, real)
+        });
         let results = self.on_workers(gs.len(), |r, k| {
             let reqs: Vec<(Vec<u32>, Vec<Vec<u32>>)> =
                 gs[k].iter().map(|&i| tokenized[i].clone()).collect();
