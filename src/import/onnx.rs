@@ -125,6 +125,8 @@ pub struct Graph {
     inputs: Vec<ValueInfo>,
     outputs: Vec<ValueInfo>,
     counter: usize,
+    /// Node outputs renamed to the graph output they became (see `output`).
+    renamed: std::collections::HashMap<String, String>,
 }
 
 impl Graph {
@@ -136,6 +138,7 @@ impl Graph {
             inputs: vec![],
             outputs: vec![],
             counter: 0,
+            renamed: Default::default(),
         }
     }
 
@@ -148,13 +151,27 @@ impl Graph {
         name.into()
     }
 
-    /// Declares `value` as a graph output named `name` (an Identity if they differ).
+    /// Declares `value` as a graph output named `name`. A node's output is renamed
+    /// rather than copied: ONNX Runtime runs an Identity as a copy, and copying every
+    /// KV cache once more per step was a sixth of a batch-8 decoding step.
     pub fn output(&mut self, value: &str, name: &str, dtype: DType, dims: Vec<Dim>) {
-        if value != name {
+        let value = self.resolve(value);
+        let produced = self.nodes.iter().any(|n| n.outputs.contains(&value));
+        let is_output = self.outputs.iter().any(|o| o.name == value);
+        if value != name && produced && !is_output {
+            for n in &mut self.nodes {
+                for v in n.inputs.iter_mut().chain(n.outputs.iter_mut()) {
+                    if *v == value {
+                        *v = name.to_string();
+                    }
+                }
+            }
+            self.renamed.insert(value, name.to_string());
+        } else if value != name {
             self.nodes.push(Node {
                 op: "Identity".into(),
                 domain: String::new(),
-                inputs: vec![value.into()],
+                inputs: vec![value],
                 outputs: vec![name.into()],
                 attrs: vec![],
             });
@@ -164,6 +181,14 @@ impl Graph {
             dtype,
             dims,
         });
+    }
+
+    /// The current name of a value (a renamed node output answers to its old name).
+    fn resolve(&self, v: &str) -> String {
+        self.renamed
+            .get(v)
+            .cloned()
+            .unwrap_or_else(|| v.to_string())
     }
 
     pub fn init(&mut self, name: &str, t: Tensor) -> String {
@@ -203,7 +228,7 @@ impl Graph {
         self.nodes.push(Node {
             op: op.into(),
             domain: domain.into(),
-            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            inputs: inputs.iter().map(|s| self.resolve(s)).collect(),
             outputs: vec![out.clone()],
             attrs: attrs
                 .iter()
@@ -228,7 +253,7 @@ impl Graph {
         self.nodes.push(Node {
             op: op.into(),
             domain: String::new(),
-            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            inputs: inputs.iter().map(|s| self.resolve(s)).collect(),
             outputs: outs.clone(),
             attrs: attrs
                 .iter()
