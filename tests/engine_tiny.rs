@@ -509,6 +509,9 @@ fn throughput_switches_change_speed_not_numbers_and_sharing_saves_tokens() {
                 " because of light".into(),
                 " because of the sea".into(),
                 " it is not".into(),
+                // Ends where the stem it shares with the two above would: its last
+                // token is scored from the stem's pass alone.
+                " because".into(),
             ],
         })
         .collect();
@@ -529,6 +532,10 @@ fn throughput_switches_change_speed_not_numbers_and_sharing_saves_tokens() {
             keep_logits: false,
             ..on.clone()
         },
+        EngineOptions {
+            share_stems: false,
+            ..on.clone()
+        },
     ] {
         let mut e = OrtEngine::load(t.path(), off.clone(), &mut |_| {}).unwrap();
         let got = e.loglik(&reqs).unwrap();
@@ -543,6 +550,10 @@ fn throughput_switches_change_speed_not_numbers_and_sharing_saves_tokens() {
         if !off.share_prompt {
             // Every pair from scratch: at least as many positions as that costs.
             assert!(u.computed >= u.from_scratch, "{u:?}");
+            assert!(u.computed > shared.computed, "{u:?} vs {shared:?}");
+        }
+        if !off.share_stems {
+            // " because" fed once per prompt instead of three times.
             assert!(u.computed > shared.computed, "{u:?} vs {shared:?}");
         }
     }

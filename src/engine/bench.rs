@@ -166,6 +166,13 @@ pub fn run(
             },
         ),
         (
+            "no shared continuation stems",
+            super::onnx::EngineOptions {
+                share_stems: false,
+                ..on.clone()
+            },
+        ),
+        (
             "no length sorting",
             super::onnx::EngineOptions {
                 sort_by_length: false,
