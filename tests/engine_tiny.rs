@@ -398,7 +398,12 @@ fn a_shared_prefix_runs_once_and_changes_nothing() {
             ..Default::default()
         },
     );
-    let persona = "You are warm, caring and kind, and you keep every fact exact.";
+    // Two personas: every prompt shares the chat template's start, and each persona's
+    // prompts share their system turn too (a tree of two levels).
+    let personas = [
+        "You are warm, caring and kind, and you keep every fact exact.",
+        "You are curt and cold, but you keep every fact exact.",
+    ];
     let questions = [
         "what is the sea?",
         "and where is the old river that runs to the sea?",
@@ -408,20 +413,22 @@ fn a_shared_prefix_runs_once_and_changes_nothing() {
         " water".to_string(),
         " in the north of the land".to_string(),
     ];
-    let reqs: Vec<LoglikRequest> = questions
+    let reqs: Vec<LoglikRequest> = personas
         .iter()
-        .map(|q| LoglikRequest {
-            prompt: Prompt::Chat(vec![
-                Message::new("system", persona),
-                Message::new("user", *q),
-            ]),
+        .flat_map(|p| questions.iter().map(move |q| (p, q)))
+        .map(|(p, q)| LoglikRequest {
+            prompt: Prompt::Chat(vec![Message::new("system", *p), Message::new("user", *q)]),
             continuations: conts.clone(),
         })
         .collect();
     let shared = m.loglik(&reqs).unwrap();
+    let together = m.usage().computed;
+    let mut apart = 0;
     for (r, req) in reqs.iter().enumerate() {
         // Alone, nothing is shared: the numbers must be the same.
+        let before = m.usage().computed;
         let alone = m.loglik(std::slice::from_ref(req)).unwrap();
+        apart += m.usage().computed - before;
         for c in 0..conts.len() {
             assert!(
                 (shared[r][c].logprob - alone[0][c].logprob).abs() < 1e-4,
@@ -431,6 +438,13 @@ fn a_shared_prefix_runs_once_and_changes_nothing() {
             );
         }
     }
+    // Each system turn is fed once, not three times: apart, the second and third
+    // prompts of each persona feed it again.
+    let persona = m.model.encode(personas[1]).unwrap().len() as u64;
+    assert!(
+        together + 2 * 2 * persona <= apart,
+        "{together} vs {apart} ({persona})"
+    );
 }
 
 #[test]

@@ -317,22 +317,33 @@ impl OrtEngine {
     }
 }
 
-/// Shared prefixes shorter than this are not worth a separate pass.
+/// Shared prompt prefixes shorter than this are not worth a pass of their own.
 const MIN_SHARED_PREFIX: usize = 8;
 
-/// The number of leading tokens all prompts share, leaving each at least one token of its own.
-fn common_prefix(reqs: &[(Vec<u32>, Vec<Vec<u32>>)]) -> usize {
-    let first = &reqs[0].0;
-    let mut n = reqs
-        .iter()
-        .map(|r| r.0.len())
-        .min()
-        .unwrap_or(0)
-        .saturating_sub(1);
-    for r in &reqs[1..] {
-        n = n.min(first.iter().zip(&r.0).take_while(|(a, b)| a == b).count());
+/// Splits `members` (prompt indices, sorted by their tokens) into runs of consecutive
+/// prompts that share at least `depth + MIN_SHARED_PREFIX` leading tokens, each with
+/// the number its prompts all share.
+fn shared_runs(
+    reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+    members: &[usize],
+    depth: usize,
+) -> Vec<(Vec<usize>, usize)> {
+    let common = |a: usize, b: usize| {
+        let (x, y) = (&reqs[a].0, &reqs[b].0);
+        x.iter().zip(y).take_while(|(p, q)| p == q).count()
+    };
+    let mut out: Vec<(Vec<usize>, usize)> = vec![];
+    for (k, &m) in members.iter().enumerate() {
+        let shared = if k == 0 { 0 } else { common(members[k - 1], m) };
+        match out.last_mut() {
+            Some((run, all)) if shared >= depth + MIN_SHARED_PREFIX => {
+                run.push(m);
+                *all = (*all).min(shared);
+            }
+            _ => out.push((vec![m], usize::MAX)),
+        }
     }
-    n
+    out
 }
 
 /// The caches of one forward pass: row i attends to the columns where its mask is 1,
@@ -352,6 +363,26 @@ struct Feed {
     from: (usize, usize),
     tokens: Vec<u32>,
     picks: Vec<(usize, u32, usize, usize)>,
+}
+
+impl Cache {
+    /// Nothing yet: one row, no columns.
+    fn empty(model: &ModelDir) -> Result<Cache, EngineError> {
+        let (kv, hd) = (model.num_kv_heads, model.head_dim);
+        let kv = (0..2 * model.num_layers)
+            .map(|_| {
+                Tensor::from_array(([1, kv, 0, hd], Vec::<f32>::new()))
+                    .map(|t| t.into_dyn())
+                    .map_err(ort_err)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Cache {
+            kv,
+            width: 0,
+            mask: vec![],
+            next: vec![0],
+        })
+    }
 }
 
 impl Feed {
@@ -609,9 +640,6 @@ fn check_io(session: &Session, model: &ModelDir, onnx: &Path) -> Result<Io, Engi
 /// position, so a pass of fewer than ~22 positions is mostly fixed cost.
 const PASS_COST: usize = 22;
 
-/// Option passes per prompt group, roughly (option rows sorted by length split into a few).
-const GROUP_PASSES: usize = 4;
-
 /// A batch of `rows` rows padded to `width`: one pass plus its padded positions. With
 /// length sorting off (the ablation baseline) padding is not weighed, only passes.
 fn pass_cost(opts: &EngineOptions, rows: usize, width: usize) -> usize {
@@ -786,82 +814,62 @@ impl Runner<'_> {
         if !self.io.kv_cache || !self.opts.share_prompt {
             return self.loglik_recompute(reqs);
         }
-        let pad = self.model.pad_id as i64;
-        let p = reqs.len();
-        let mut caches = vec![];
-        // A prefix common to every prompt (the chat template's system turn, a persona)
-        // runs once; the rest of each prompt is left-padded after it.
-        let c = if p > 1 { common_prefix(reqs) } else { 0 };
-        let c = if c >= MIN_SHARED_PREFIX { c } else { 0 };
-        let prefix_past = if c > 0 {
-            let pb = Batch {
-                rows: 1,
-                s: c,
-                ids: reqs[0].0[..c].iter().map(|&t| t as i64).collect(),
-                mask: vec![1; c],
-                pos: (0..c as i64).collect(),
-            };
-            let out = self.forward(&pb, None, 1)?;
-            caches.push(Cache {
-                kv: out.present,
-                width: c,
-                mask: pb.mask,
-                next: vec![c as i64],
-            });
-            Some(gather(&caches, &vec![(0, 0); p], c)?)
-        } else {
-            None
-        };
-        let ls = reqs.iter().map(|r| r.0.len() - c).max().unwrap_or(0);
-        let lp = c + ls;
-        let mut b = Batch {
-            rows: p,
-            s: ls,
-            ids: vec![pad; p * ls],
-            mask: vec![0; p * lp],
-            pos: vec![0; p * ls],
-        };
-        for (r, (prompt, _)) in reqs.iter().enumerate() {
-            b.mask[r * lp..r * lp + c].iter_mut().for_each(|m| *m = 1);
-            let suffix = &prompt[c..];
-            let off = ls - suffix.len();
-            for (i, &t) in suffix.iter().enumerate() {
-                b.ids[r * ls + off + i] = t as i64;
-                b.mask[r * lp + c + off + i] = 1;
-                b.pos[r * ls + off + i] = (c + i) as i64;
-            }
-        }
-        let out = self.forward(&b, prefix_past, 1)?;
         let mut results: Vec<Vec<(f64, bool)>> =
             reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
-        {
-            let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
-            let picks: Vec<_> = reqs
-                .iter()
-                .enumerate()
-                .flat_map(|(r, (_, conts))| {
-                    let row = r * out.kept + out.kept - 1;
-                    conts
-                        .iter()
-                        .enumerate()
-                        .filter_map(move |(c, cont)| Some((row, *cont.first()?, r, c)))
-                })
+        let mut caches = vec![Cache::empty(self.model)?];
+
+        // Prompts as a tree: prompts that share at least MIN_SHARED_PREFIX tokens
+        // beyond the node they hang from (a system turn, a persona, a context
+        // sentence) feed them once, as a stem; level by level, then each prompt's own
+        // tokens, whose last position scores its continuations' first tokens.
+        let mut order: Vec<usize> = (0..reqs.len()).collect();
+        order.sort_by(|&a, &b| reqs[a].0.cmp(&reqs[b].0));
+        let mut level = vec![(order, 0, (0, 0))];
+        let (mut own, mut own_req) = (vec![], vec![]);
+        while !level.is_empty() {
+            let (mut stems, mut nodes) = (vec![], vec![]);
+            for (members, depth, at) in level {
+                for (run, shared) in shared_runs(reqs, &members, depth) {
+                    // Each prompt keeps at least its last token for its own row.
+                    let most = run.iter().map(|&m| reqs[m].0.len()).min().unwrap_or(0) - 1;
+                    let e = shared.min(most);
+                    if run.len() > 1 && e >= depth + MIN_SHARED_PREFIX {
+                        stems.push(Feed {
+                            from: at,
+                            tokens: reqs[run[0]].0[depth..e].to_vec(),
+                            picks: vec![],
+                        });
+                        nodes.push((run, e));
+                        continue;
+                    }
+                    for m in run {
+                        let n = reqs[m].0.len() - depth;
+                        own.push(Feed {
+                            from: at,
+                            tokens: reqs[m].0[depth..].to_vec(),
+                            picks: reqs[m]
+                                .1
+                                .iter()
+                                .enumerate()
+                                .map(|(c, cont)| (n - 1, cont[0], m, c))
+                                .collect(),
+                        });
+                        own_req.push(m);
+                    }
+                }
+            }
+            let stem_at = self.extend(&mut caches, &stems, true, &mut results)?;
+            level = nodes
+                .into_iter()
+                .zip(stem_at)
+                .map(|((run, e), at)| (run, e, at))
                 .collect();
-            add_logprobs(
-                logits,
-                self.model.vocab_size,
-                &picks,
-                &mut results,
-                self.opts.threads,
-            );
         }
-        caches.push(Cache {
-            kv: out.present,
-            width: lp,
-            mask: b.mask,
-            next: reqs.iter().map(|r| r.0.len() as i64).collect(),
-        });
-        let prompts = caches.len() - 1;
+        let own_at = self.extend(&mut caches, &own, true, &mut results)?;
+        let mut prompt_at = vec![(0, 0); reqs.len()];
+        for (k, &m) in own_req.iter().enumerate() {
+            prompt_at[m] = own_at[k];
+        }
 
         // Continuations of two or more tokens go on from their prompt's cache. Those of
         // a prompt that begin with the same token share a stem, their longest common
@@ -883,7 +891,7 @@ impl Runner<'_> {
             for cs in by_first.into_values() {
                 if cs.len() == 1 {
                     let cont = &conts[cs[0]];
-                    rest.push(Feed::of(&cont[..], (prompts, r), 0, r, cs[0]));
+                    rest.push(Feed::of(&cont[..], prompt_at[r], 0, r, cs[0]));
                     continue;
                 }
                 let first = &conts[cs[0]];
@@ -905,7 +913,7 @@ impl Runner<'_> {
                     }
                 }
                 stems.push(Feed {
-                    from: (prompts, r),
+                    from: prompt_at[r],
                     tokens: first[..k].to_vec(),
                     picks,
                 });
@@ -961,6 +969,9 @@ impl Runner<'_> {
         for chunk in chunks {
             let (w, lc) = lens(caches, &chunk);
             let (n, t) = (chunk.len(), w + lc);
+            // Left-aligned: every row's last token is in the last column, so scoring
+            // only last tokens (prompts) needs the logits of one position per row.
+            let off = |f: usize| lc - feeds[f].tokens.len();
             let mut cb = Batch {
                 rows: n,
                 s: lc,
@@ -973,27 +984,31 @@ impl Runner<'_> {
                 let src = &caches[ci];
                 cb.mask[i * t..i * t + src.width]
                     .copy_from_slice(&src.mask[row * src.width..(row + 1) * src.width]);
-                for j in 0..lc {
-                    cb.pos[i * lc + j] = src.next[row] + j as i64;
-                    if let Some(&tok) = feeds[f].tokens.get(j) {
-                        cb.ids[i * lc + j] = tok as i64;
-                        cb.mask[i * t + w + j] = 1;
-                    }
+                for (j, &tok) in feeds[f].tokens.iter().enumerate() {
+                    let col = off(f) + j;
+                    cb.ids[i * lc + col] = tok as i64;
+                    cb.mask[i * t + w + col] = 1;
+                    cb.pos[i * lc + col] = src.next[row] + j as i64;
                 }
             }
+            let first_scored = chunk
+                .iter()
+                .flat_map(|&f| feeds[f].picks.iter().map(move |p| off(f) + p.0))
+                .min()
+                .unwrap_or(lc - 1);
             let from: Vec<(usize, usize)> = chunk.iter().map(|&f| feeds[f].from).collect();
             let past = gather(caches, &from, w)?;
-            let out = self.forward(&cb, Some(past), 0)?;
+            let out = self.forward(&cb, Some(past), lc - first_scored)?;
             {
                 let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+                let skipped = lc - out.kept;
                 let picks: Vec<_> = chunk
                     .iter()
                     .enumerate()
                     .flat_map(|(i, &f)| {
-                        feeds[f]
-                            .picks
-                            .iter()
-                            .map(move |&(j, tok, r, c)| (i * out.kept + j, tok, r, c))
+                        feeds[f].picks.iter().map(move |&(j, tok, r, c)| {
+                            (i * out.kept + off(f) + j - skipped, tok, r, c)
+                        })
                     })
                     .collect();
                 add_logprobs(
@@ -1204,6 +1219,12 @@ impl Engine for OrtEngine {
                     )));
                 }
                 self.check_length(p.len() + cont.len())?;
+                if p.is_empty() {
+                    // Nothing would predict the continuation's first token.
+                    return Err(EngineError::Request(format!(
+                        "the prompt before continuation {c:?} has no tokens"
+                    )));
+                }
                 prompt_ids.get_or_insert(p);
                 conts.push(cont);
             }
@@ -1223,9 +1244,10 @@ impl Engine for OrtEngine {
             .collect();
         let lens: Vec<usize> = tokenized.iter().map(|(p, _)| p.len()).collect();
         let mut out: Vec<Vec<ContinuationScore>> = vec![vec![]; requests.len()];
+        // Prompts that begin alike go together, so that they can share their start.
         let mut order: Vec<usize> = (0..lens.len()).collect();
         if self.opts.sort_by_length {
-            order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
+            order.sort_by(|&a, &b| tokenized[a].0.cmp(&tokenized[b].0));
         }
         // Enough groups for every worker to have work, each within the token budget.
         let total: usize = lens.iter().sum();
@@ -1236,15 +1258,11 @@ impl Engine for OrtEngine {
         } else {
             self.opts.max_batch_tokens
         };
+        // Groups bound how many caches are alive at once; within a group every pass
+        // is planned for little padding, so fewer, larger groups share more.
         let gs = runs(&order, |g| {
-            // Padded to the group's longest prompt (its first, when sorted).
-            let w = g.iter().map(|&i| lens[i]).max().unwrap_or(0);
-            let (&last, prev) = g.split_last().expect("a run is never empty");
-            let used: usize = prev.iter().map(|&i| cost[i]).sum();
-            // A group's options are scored in passes of their own: a group costs
-            // its prompt pass and about GROUP_PASSES option passes.
-            (used + cost[last].max(w) <= budget * 4 && g.len() * w <= budget)
-                .then(|| pass_cost(&self.opts, g.len(), w) + GROUP_PASSES * PASS_COST)
+            let used: usize = g.iter().map(|&i| cost[i]).sum();
+            (used <= budget * 4).then_some(1)
         });
         let results = self.on_workers(gs.len(), |r, k| {
             let reqs: Vec<(Vec<u32>, Vec<Vec<u32>>)> =
