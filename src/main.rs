@@ -144,7 +144,22 @@ fn persona(arg: Option<String>, config: Option<String>) -> Option<String> {
     }
 }
 
+/// Keeps freed memory in the process instead of returning it to the system: every
+/// forward pass allocates caches and logits of tens of megabytes, and taking them
+/// fresh from the kernel each time (page faults, zeroing) cost 3 % of a scoring run
+/// (15.7 -> 15.2 s on the 200-item comparison task).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     let root = project_root();
     let config = match load_config(&root) {
