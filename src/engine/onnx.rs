@@ -879,7 +879,19 @@ impl Runner<'_> {
         let mut results: Vec<Vec<(f64, bool)>> =
             reqs.iter().map(|r| vec![(0.0, true); r.1.len()]).collect();
         let mut caches = vec![Cache::empty(self.model)?];
+        let prompt_at = self.feed_prompts(reqs, &mut caches, &mut results)?;
+        self.feed_continuations(reqs, &prompt_at, &mut caches, &mut results)?;
+        Ok(results)
+    }
 
+    /// Feeds every prompt once and scores its continuations' first tokens; returns the
+    /// (cache, row) where each prompt ended.
+    fn feed_prompts(
+        &mut self,
+        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+        caches: &mut Vec<Cache>,
+        results: &mut [Vec<(f64, bool)>],
+    ) -> Result<Vec<(usize, usize)>, EngineError> {
         // Prompts as a tree: prompts that share at least MIN_SHARED_PREFIX tokens
         // beyond the node they hang from (a system turn, a persona, a context
         // sentence) feed them once, as a stem; level by level, then each prompt's own
@@ -920,19 +932,30 @@ impl Runner<'_> {
                     }
                 }
             }
-            let stem_at = self.extend(&mut caches, &stems, true, &mut results)?;
+            let stem_at = self.extend(caches, &stems, true, results)?;
             level = nodes
                 .into_iter()
                 .zip(stem_at)
                 .map(|((run, e), at)| (run, e, at))
                 .collect();
         }
-        let own_at = self.extend(&mut caches, &own, true, &mut results)?;
+        let own_at = self.extend(caches, &own, true, results)?;
         let mut prompt_at = vec![(0, 0); reqs.len()];
         for (k, &m) in own_req.iter().enumerate() {
             prompt_at[m] = own_at[k];
         }
+        Ok(prompt_at)
+    }
 
+    /// Feeds the continuations of two or more tokens after their prompts, scoring the rest
+    /// of their tokens.
+    fn feed_continuations(
+        &mut self,
+        reqs: &[(Vec<u32>, Vec<Vec<u32>>)],
+        prompt_at: &[(usize, usize)],
+        caches: &mut Vec<Cache>,
+        results: &mut [Vec<(f64, bool)>],
+    ) -> Result<(), EngineError> {
         // Continuations of two or more tokens go on from their prompt's cache. Those of
         // a prompt that begin with the same token share a stem, their longest common
         // prefix (each keeping a token of its own): the stem is fed once and they go on
@@ -981,12 +1004,12 @@ impl Runner<'_> {
                 });
             }
         }
-        let stem_at = self.extend(&mut caches, &stems, true, &mut results)?;
+        let stem_at = self.extend(caches, &stems, true, results)?;
         for (stem, r, c, k) in members {
             rest.push(Feed::of(&reqs[r].1[c], stem_at[stem], k, r, c));
         }
-        self.extend(&mut caches, &rest, false, &mut results)?;
-        Ok(results)
+        self.extend(caches, &rest, false, results)?;
+        Ok(())
     }
 
     /// Feeds each row's tokens after its source cache row, in passes of least cost
