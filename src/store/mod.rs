@@ -110,8 +110,20 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| err(&e))?;
         // WAL: readers never block the writer; NORMAL sync is safe against a
         // killed process (only a power cut can lose the last transactions).
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| err(&e))?;
+        // Switching a new file to WAL takes an exclusive lock without SQLite's busy
+        // handler: two runs opening a fresh store at once get SQLITE_BUSY at once.
+        let start = std::time::Instant::now();
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy
+                        && start.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                r => break r.map_err(|e| err(&e))?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| err(&e))?;
         let mut store = Store {
@@ -328,6 +340,32 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_opening_a_fresh_store_at_once_all_get_it() {
+        // Before the retry around switching to WAL, about 2 of 5 such pairs failed
+        // with "database is locked".
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("store.sqlite");
+            let go = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            go.wait();
+                            Store::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for h in opened {
+                    if let Err(e) = h.join().unwrap() {
+                        panic!("{e}");
+                    }
+                }
+            });
+        }
+    }
 
     #[test]
     fn responses_round_trip_and_gc_drops_old_models() {
