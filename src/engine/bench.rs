@@ -157,36 +157,18 @@ pub fn run(
     // The ablations (scoring from scratch above all) need more memory than candor
     // does with its defaults, so they run last and the peak is read before them.
     let peak = peak_rss_mb();
-    for (setting, off) in [
-        (
-            "no prompt cache sharing (each option from scratch)",
-            super::onnx::EngineOptions {
-                share_prompt: false,
-                ..on.clone()
-            },
-        ),
-        (
-            "no shared continuation stems",
-            super::onnx::EngineOptions {
-                share_stems: false,
-                ..on.clone()
-            },
-        ),
-        (
-            "no length sorting",
-            super::onnx::EngineOptions {
-                sort_by_length: false,
-                ..on.clone()
-            },
-        ),
-        (
-            "logits at every position",
-            super::onnx::EngineOptions {
-                keep_logits: false,
-                ..on.clone()
-            },
-        ),
-    ] {
+    type Switch = fn(&mut super::onnx::EngineOptions);
+    let switches: [(&str, Switch); 4] = [
+        ("no prompt cache sharing (each option from scratch)", |o| {
+            o.share_prompt = false
+        }),
+        ("no shared continuation stems", |o| o.share_stems = false),
+        ("no length sorting", |o| o.sort_by_length = false),
+        ("logits at every position", |o| o.keep_logits = false),
+    ];
+    for (setting, switch_off) in switches {
+        let mut off = on.clone();
+        switch_off(&mut off);
         progress(&format!("option scoring, {setting}"));
         m.set_options(off);
         let r = scoring(m, setting);
