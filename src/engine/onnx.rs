@@ -186,6 +186,9 @@ impl OrtEngine {
                 .map_err(ort_err)?
                 .with_intra_threads(opts.threads.max(1))
                 .map_err(ort_err)?;
+            if let Ok(p) = std::env::var("CANDOR_ORT_PROFILE") {
+                builder = builder.with_profiling(p).map_err(ort_err)?;
+            }
             if opts.workers > 1 {
                 builder = builder
                     .with_prepacked_weights(&prepacked)

@@ -489,20 +489,14 @@ pub fn write_model(
     let big = b.g.ints(&[i64::MAX]);
     let x = b.g.op("Slice", &[&x, &start, &big, &ax1], &[]);
     let logits = match &w.lm_head {
-        None => {
-            let flat_shape = b.g.ints(&[-1, cfg.hidden_size as i64]);
-            let flat = b.g.op("Reshape", &[&x, &flat_shape], &[]);
-            let l =
-                b.g.op("Gemm", &[&flat, &embed], &[("transB", Attr::Int(1))]);
-            let bdim = b.g.op(
-                "Shape",
-                &[&x],
-                &[("start", Attr::Int(0)), ("end", Attr::Int(1))],
-            );
-            let rest = b.g.ints(&[-1, cfg.vocab_size as i64]);
-            let shape = b.g.op("Concat", &[&bdim, &rest], &[("axis", Attr::Int(0))]);
-            b.g.op("Reshape", &[&l, &shape], &[])
-        }
+        // Tied: x · Eᵀ straight into the output (a Gemm on a flattened x needed a
+        // Reshape after it, which ONNX Runtime ran as a copy of all the logits).
+        None => b.g.op_in(
+            "com.microsoft",
+            "FusedMatMul",
+            &[&x, &embed],
+            &[("transB", Attr::Int(1))],
+        ),
         Some(head) => b.linear(&x, head, "lm_head.weight"),
     };
     b.g.output(
@@ -519,27 +513,14 @@ pub fn write_model(
     b.g.write(&dir.join("model.onnx"), Some("model.onnx_data"), 1024)
 }
 
-/// Stacks layers with the same input along their outputs; `None` when their storage differs.
+/// Stacks 4-bit layers with the same input along their outputs; `None` for float
+/// layers or when their storage differs.
 fn concat_rows(parts: &[&Linear]) -> Option<Linear> {
     match parts[0] {
-        Linear::Dense { inp, .. } => {
-            let mut w = vec![];
-            let mut out = 0;
-            for p in parts {
-                match p {
-                    Linear::Dense {
-                        out: o,
-                        inp: i,
-                        w: pw,
-                    } if i == inp => {
-                        w.extend_from_slice(pw);
-                        out += o;
-                    }
-                    _ => return None,
-                }
-            }
-            Some(Linear::Dense { out, inp: *inp, w })
-        }
+        // Float products gain nothing from joining (their kernels are large either
+        // way) and the Split after them copied every output: 3 % of a scoring run.
+        // 4-bit ones do: a batch-1 decoding step is mostly per-kernel overhead.
+        Linear::Dense { .. } => None,
         Linear::Q4 { inp, .. } => {
             let (mut packed, mut scales, mut offsets, mut out) = (vec![], vec![], vec![], 0);
             let mut any_offset = false;

@@ -14,7 +14,7 @@ use llama::{Accuracy, GraphOptions, LayerWeights, Linear, LlamaConfig, LlamaWeig
 use std::path::Path;
 
 /// Bumped whenever the graph the importer writes changes, so cached imports are redone.
-pub const GRAPH_VERSION: u32 = 5;
+pub const GRAPH_VERSION: u32 = 6;
 
 /// How weights are stored in the imported graph.
 #[derive(

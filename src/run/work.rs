@@ -9,8 +9,10 @@ use crate::spec::{Scoring, Suite};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Requests per engine call.
-pub const BATCH: usize = 128;
+/// Requests per engine call: the engine packs and shares prefixes within a call, so
+/// larger calls waste less (200 TruthfulQA items in one call instead of 128 + 72:
+/// 0.8 s of 12.4 s faster); smaller ones report progress and reach the store sooner.
+pub const BATCH: usize = 256;
 
 /// One variant's outcomes: suite name → condition → one outcome per item.
 pub type Outcomes = BTreeMap<String, BTreeMap<Condition, Vec<Outcome>>>;
