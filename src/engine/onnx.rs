@@ -413,20 +413,21 @@ fn gather(
     let layers = caches.first().map_or(0, |c| c.kv.len());
     let mut out = Vec::with_capacity(layers);
     for l in 0..layers {
-        let mut dims = [0usize; 4];
+        let mut dims = [rows.len(), 0, width, 0];
         let mut data = vec![];
-        for (i, &(ci, row)) in rows.iter().enumerate() {
+        for &(ci, row) in rows {
             let src = &caches[ci];
             let (shape, v) = src.kv[l].try_extract_tensor::<f32>().map_err(ort_err)?;
             let (kv, hd) = (shape[1] as usize, shape[3] as usize);
-            if i == 0 {
-                dims = [rows.len(), kv, width, hd];
-                data = vec![0f32; rows.len() * kv * width * hd];
+            if data.is_empty() {
+                (dims[1], dims[3]) = (kv, hd);
+                data.reserve_exact(rows.len() * kv * width * hd);
             }
+            // Written in order, so that only the padding is zeroed.
             for h in 0..kv {
                 let s = ((row * kv + h) * src.width) * hd;
-                let d = ((i * kv + h) * width) * hd;
-                data[d..d + src.width * hd].copy_from_slice(&v[s..s + src.width * hd]);
+                data.extend_from_slice(&v[s..s + src.width * hd]);
+                data.resize(data.len() + (width - src.width) * hd, 0.0);
             }
         }
         out.push(
