@@ -1060,78 +1060,106 @@ impl Runner<'_> {
         .map(<[usize]>::to_vec)
         .collect();
         let mut at = vec![(0, 0); feeds.len()];
-        for chunk in chunks {
-            let (w, lc) = lens(caches, &chunk);
-            let (n, t) = (chunk.len(), w + lc);
-            // Left-aligned: every row's last token is in the last column, so scoring
-            // only last tokens (prompts) needs the logits of one position per row.
-            let off = |f: usize| lc - feeds[f].tokens.len();
-            let mut cb = Batch {
-                rows: n,
-                s: lc,
-                ids: vec![pad; n * lc],
-                mask: vec![0; n * t],
-                pos: vec![0; n * lc],
-            };
-            for (i, &f) in chunk.iter().enumerate() {
-                let (ci, row) = feeds[f].from;
-                let src = &caches[ci];
-                cb.mask[i * t..i * t + src.width]
-                    .copy_from_slice(&src.mask[row * src.width..(row + 1) * src.width]);
-                for (j, &tok) in feeds[f].tokens.iter().enumerate() {
-                    let col = off(f) + j;
-                    cb.ids[i * lc + col] = tok as i64;
-                    cb.mask[i * t + w + col] = 1;
-                    cb.pos[i * lc + col] = src.next[row] + j as i64;
-                }
+        let vocab = self.model.vocab_size;
+        type Pending<'s> = (
+            std::thread::ScopedJoinHandle<'s, Result<Vec<(f64, bool)>, EngineError>>,
+            Vec<(usize, usize)>,
+        );
+        let settle = |p: Option<Pending<'_>>, results: &mut [Vec<(f64, bool)>]| {
+            let Some((h, rc)) = p else { return Ok(()) };
+            let scored = h.join().expect("scoring thread panicked")?;
+            for (&(r, c), (l, g)) in rc.iter().zip(scored) {
+                results[r][c].0 += l;
+                results[r][c].1 &= g;
             }
-            let first_scored = chunk
-                .iter()
-                .flat_map(|&f| feeds[f].picks.iter().map(move |p| off(f) + p.0))
-                .min()
-                .unwrap_or(lc - 1);
-            let from: Vec<(usize, usize)> = chunk.iter().map(|&f| feeds[f].from).collect();
-            let past = gather(caches, &from, w)?;
-            let out = self.forward(&cb, Some(past), lc - first_scored)?;
-            {
-                let (_, logits) = out.logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+            Ok::<(), EngineError>(())
+        };
+        std::thread::scope(|scope| -> Result<(), EngineError> {
+            let mut pending: Option<Pending<'_>> = None;
+            for chunk in chunks {
+                let (w, lc) = lens(caches, &chunk);
+                let (n, t) = (chunk.len(), w + lc);
+                // Left-aligned: every row's last token is in the last column, so scoring
+                // only last tokens (prompts) needs the logits of one position per row.
+                let off = |f: usize| lc - feeds[f].tokens.len();
+                let mut cb = Batch {
+                    rows: n,
+                    s: lc,
+                    ids: vec![pad; n * lc],
+                    mask: vec![0; n * t],
+                    pos: vec![0; n * lc],
+                };
+                for (i, &f) in chunk.iter().enumerate() {
+                    let (ci, row) = feeds[f].from;
+                    let src = &caches[ci];
+                    cb.mask[i * t..i * t + src.width]
+                        .copy_from_slice(&src.mask[row * src.width..(row + 1) * src.width]);
+                    for (j, &tok) in feeds[f].tokens.iter().enumerate() {
+                        let col = off(f) + j;
+                        cb.ids[i * lc + col] = tok as i64;
+                        cb.mask[i * t + w + col] = 1;
+                        cb.pos[i * lc + col] = src.next[row] + j as i64;
+                    }
+                }
+                let first_scored = chunk
+                    .iter()
+                    .flat_map(|&f| feeds[f].picks.iter().map(move |p| off(f) + p.0))
+                    .min()
+                    .unwrap_or(lc - 1);
+                let from: Vec<(usize, usize)> = chunk.iter().map(|&f| feeds[f].from).collect();
+                let past = gather(caches, &from, w)?;
+                let out = self.forward(&cb, Some(past), lc - first_scored)?;
+                // The log-probabilities of this pass are taken on a thread while the next
+                // pass runs: they read the logits back from memory, which the matrix
+                // products leave mostly idle.
                 let skipped = lc - out.kept;
-                let picks: Vec<_> = chunk
+                let picks: Vec<(usize, u32)> = chunk
                     .iter()
                     .enumerate()
                     .flat_map(|(i, &f)| {
-                        feeds[f].picks.iter().map(move |&(j, tok, r, c)| {
-                            (i * out.kept + off(f) + j - skipped, tok, r, c)
-                        })
+                        feeds[f]
+                            .picks
+                            .iter()
+                            .map(move |&(j, tok, _, _)| (i * out.kept + off(f) + j - skipped, tok))
                     })
                     .collect();
-                add_logprobs(
-                    logits,
-                    self.model.vocab_size,
-                    &picks,
-                    results,
-                    self.opts.threads,
-                );
-            }
-            if keep {
-                let next = chunk
+                let rc: Vec<(usize, usize)> = chunk
                     .iter()
-                    .map(|&f| {
-                        let (ci, row) = feeds[f].from;
-                        caches[ci].next[row] + feeds[f].tokens.len() as i64
-                    })
+                    .flat_map(|&f| feeds[f].picks.iter().map(|&(_, _, r, c)| (r, c)))
                     .collect();
-                for (i, &f) in chunk.iter().enumerate() {
-                    at[f] = (caches.len(), i);
+                settle(pending.take(), results)?;
+                let logits = out.logits;
+                pending = Some((
+                    scope.spawn(move || {
+                        let (_, logits) = logits.try_extract_tensor::<f32>().map_err(ort_err)?;
+                        Ok(picks
+                            .iter()
+                            .map(|&(row, tok)| token_logprob(&logits[row * vocab..][..vocab], tok))
+                            .collect())
+                    }),
+                    rc,
+                ));
+                if keep {
+                    let next = chunk
+                        .iter()
+                        .map(|&f| {
+                            let (ci, row) = feeds[f].from;
+                            caches[ci].next[row] + feeds[f].tokens.len() as i64
+                        })
+                        .collect();
+                    for (i, &f) in chunk.iter().enumerate() {
+                        at[f] = (caches.len(), i);
+                    }
+                    caches.push(Cache {
+                        kv: out.present,
+                        width: t,
+                        mask: cb.mask,
+                        next,
+                    });
                 }
-                caches.push(Cache {
-                    kv: out.present,
-                    width: t,
-                    mask: cb.mask,
-                    next,
-                });
             }
-        }
+            settle(pending.take(), results)
+        })?;
         Ok(at)
     }
 
