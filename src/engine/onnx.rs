@@ -519,10 +519,7 @@ impl<'s> Behind<'s> {
             return Ok(());
         };
         let scored = h.join().expect("scoring thread panicked")?;
-        for (&(r, c), (l, g)) in self.to.iter().zip(scored) {
-            results[r][c].0 += l;
-            results[r][c].1 &= g;
-        }
+        credit(results, self.to.iter().copied(), scored);
         Ok(())
     }
 
@@ -580,7 +577,17 @@ fn add_logprobs(
             .flat_map(|h| h.join().expect("scoring thread panicked"))
             .collect()
     });
-    for (&(_, _, r, c), (l, g)) in picks.iter().zip(scored) {
+    credit(results, picks.iter().map(|&(_, _, r, c)| (r, c)), scored);
+}
+
+/// Adds each score to its (request, continuation): log-probabilities sum, and a
+/// continuation is greedy only if every one of its tokens is.
+fn credit(
+    results: &mut [Vec<(f64, bool)>],
+    to: impl Iterator<Item = (usize, usize)>,
+    scored: Vec<(f64, bool)>,
+) {
+    for ((r, c), (l, g)) in to.zip(scored) {
         results[r][c].0 += l;
         results[r][c].1 &= g;
     }
