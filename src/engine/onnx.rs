@@ -1319,16 +1319,17 @@ impl Runner<'_> {
                     continue;
                 }
                 generated[i].push(tok);
+                let full = generated[i].len() >= reqs[i].max_tokens;
+                let stops = || reqs[i].stop.iter().filter(|s| !s.is_empty());
+                // Decoding the whole text again each step is quadratic in its length:
+                // only stop strings need it before the end.
+                if stops().next().is_none() && !full {
+                    continue;
+                }
                 let text = self.model.decode(&generated[i]);
-                if let Some(cut) = reqs[i]
-                    .stop
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .filter_map(|s| text.find(s.as_str()))
-                    .min()
-                {
+                if let Some(cut) = stops().filter_map(|s| text.find(s.as_str())).min() {
                     done[i] = Some((FinishReason::Stop, text[..cut].to_string()));
-                } else if generated[i].len() >= reqs[i].max_tokens {
+                } else if full {
                     done[i] = Some((FinishReason::Length, text));
                 }
             }
