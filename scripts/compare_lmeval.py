@@ -17,12 +17,13 @@ gigabytes). What it does, in order:
    from templates/contexts/sadness.j2 before the question);
 4. runs candor (a raw-prompt suite, float32, 2 threads) and lm-eval (HF backend,
    torch CPU, batch 8, 2 threads) on each variant, each timed as one process from
-   start to exit (model load included);
+   start to exit (model load included), alternating, --repeat times (default 3),
+   and takes each tool's median;
 5. compares per-item picks (acc: summed log-likelihood; acc_norm: per character
    of the choice) and every per-choice log-likelihood, and writes
    OUT/comparison.json and a Markdown table (pasted into docs/benchmarks.md).
 
-Usage: scripts/compare_lmeval.py [--out DIR] [--venv DIR] [--items N] [--candor BIN]
+Usage: scripts/compare_lmeval.py [--out DIR] [--venv DIR] [--items N] [--candor BIN] [--repeat N]
 """
 
 import argparse
@@ -31,6 +32,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -243,6 +245,9 @@ def main():
     ap.add_argument("--venv", default=ROOT / "target" / "lm-eval-venv", type=Path)
     ap.add_argument("--items", default=200, type=int)
     ap.add_argument("--candor", type=Path, help="candor binary (default: cargo build --release)")
+    ap.add_argument("--repeat", default=3, type=int,
+                    help="runs of each tool per variant, alternating; wall times are their medians "
+                         "(the machine is shared, and one burst of other load moves a 12 s run by 10 %%)")
     ap.add_argument("--reuse-lm-eval", action="store_true",
                     help="take lm-eval's results and wall times from an earlier run in --out "
                          "(to iterate on candor; the committed numbers come from one full run)")
@@ -295,11 +300,21 @@ def main():
     }
     for variant, context in [("plain", "none"), ("sad", "sadness")]:
         proj = candor_project(work, data, context, "default")
-        c_wall, c_rows, tokens = run_candor(binary, proj, env)
         name = f"candor_tqa_{variant}"
-        tdir = lm_eval_task(work, name, c_rows, data)
-        l_wall, l_rows = run_lm_eval(py, hf_dir, tdir, name, work / f"lm-eval-{variant}", env,
-                                     reuse=args.reuse_lm_eval)
+        c_walls, l_walls = [], []
+        for k in range(max(1, args.repeat)):
+            c_wall, rows, tokens = run_candor(binary, proj, env)
+            if k == 0:
+                c_rows = rows
+                tdir = lm_eval_task(work, name, c_rows, data)
+            elif rows != c_rows:
+                sys.exit(f"candor's scores on {variant} differ between runs 1 and {k + 1}")
+            c_walls.append(c_wall)
+            if k == 0 or not args.reuse_lm_eval:
+                l_wall, l_rows = run_lm_eval(py, hf_dir, tdir, name, work / f"lm-eval-{variant}", env,
+                                             reuse=args.reuse_lm_eval)
+                l_walls.append(l_wall)
+        c_wall, l_wall = statistics.median(c_walls), statistics.median(l_walls)
         cmp = compare(c_rows, l_rows)
         computed = tokens["computed"] if tokens else None
         rate = computed / c_wall if computed else None
@@ -310,7 +325,9 @@ def main():
         cmp.update({
             "candor_wall_s": round(c_wall, 2),
             "lm_eval_wall_s": round(l_wall, 2),
-            "ratio": round(c_wall / l_wall, 3),
+            "candor_runs_s": [round(w, 2) for w in c_walls],
+            "lm_eval_runs_s": [round(w, 2) for w in l_walls],
+            "ratio": c_wall / l_wall,
             "candor_tokens": tokens,
             "candor_tokens_per_s": round(rate, 1) if rate else None,
             "share_of_peak": round(gflop / c_wall / PEAK_GFLOPS, 3) if gflop else None,
@@ -323,7 +340,7 @@ def main():
         f"machine: {report['machine']}; candor commit `{report['candor_commit']}`; {LM_EVAL}",
         "",
         "| variant | items | choices | same pick (acc) | same pick (acc_norm) | max abs Δ loglik |"
-        " candor wall s | lm-eval wall s | ratio | tokens computed / from scratch | candor tokens/s | share of fp32 peak |",
+        " candor wall s (median) | lm-eval wall s (median) | ratio | tokens computed / from scratch | candor tokens/s | share of fp32 peak |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for v, c in report["variants"].items():
@@ -331,7 +348,7 @@ def main():
         lines.append(
             f"| {v} | {c['items']} | {c['choices']} | {c['same_pick_acc']}/{c['items']} | "
             f"{c['same_pick_acc_norm']}/{c['items']} | {c['max_abs_loglik_diff']:.2e} | "
-            f"{c['candor_wall_s']} | {c['lm_eval_wall_s']} | {c['ratio']} | "
+            f"{c['candor_wall_s']} | {c['lm_eval_wall_s']} | {c['ratio']:.3f} | "
             f"{t.get('computed')} / {t.get('from_scratch')} | {c['candor_tokens_per_s']} | "
             f"{100 * (c['share_of_peak'] or 0):.0f} % |"
         )
