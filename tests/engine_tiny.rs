@@ -572,3 +572,33 @@ fn throughput_switches_change_speed_not_numbers_and_sharing_saves_tokens() {
         }
     }
 }
+
+#[test]
+fn bench_reports_each_generation_run_and_their_medians() {
+    let t = tempfile::tempdir().unwrap();
+    let mut m = model(t.path(), TinySpec::default());
+    let mut steps = vec![];
+    let r =
+        candor::engine::bench::run(&mut m, 1, 0.0, 3, &mut |s| steps.push(s.to_string())).unwrap();
+    assert_eq!(r.generate_runs.len(), 3);
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    let b1: Vec<f64> = r.generate_runs.iter().map(|p| p.0).collect();
+    let b8: Vec<f64> = r.generate_runs.iter().map(|p| p.1).collect();
+    assert!(b1.iter().chain(&b8).all(|x| x.is_finite() && *x > 0.0));
+    assert_eq!(r.generate_b1_tokens_per_s, median(b1));
+    assert_eq!(r.generate_b8_tokens_per_s, median(b8));
+    let ratios = r.generate_runs.iter().map(|p| p.1 / p.0).collect();
+    assert_eq!(r.generate_b8_over_b1, median(ratios));
+    assert!(steps.iter().any(|s| s.contains("3 runs")), "{steps:?}");
+    // The ablation that scores every option from scratch computes more positions.
+    let on = &r.scoring_ablations[0];
+    let scratch = r
+        .scoring_ablations
+        .iter()
+        .find(|a| a.setting.contains("from scratch"))
+        .unwrap();
+    assert!(scratch.tokens_computed > on.tokens_computed);
+}

@@ -14,8 +14,13 @@ pub struct BenchResult {
     pub loglik_items_per_s: f64,
     pub loglik_tokens_per_s: f64,
     pub loglik_items: usize,
+    /// Greedy decoding, the median of `generate_runs` runs.
     pub generate_b1_tokens_per_s: f64,
     pub generate_b8_tokens_per_s: f64,
+    /// The median over runs of each run's batch 8 / batch 1 (the two measured back to back).
+    pub generate_b8_over_b1: f64,
+    /// Each run's (batch 1, batch 8) tokens/s: batch 1 moves most with the machine's load.
+    pub generate_runs: Vec<(f64, f64)>,
     pub load_s: f64,
     pub peak_rss_mb: f64,
     /// The scoring workload again with each optimisation off (then on again).
@@ -66,10 +71,23 @@ fn prompt_ids(m: &OrtEngine, seed: usize, n: usize) -> Result<Vec<u32>, EngineEr
     Ok(ids)
 }
 
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Measures `m`; greedy decoding at batch 1 and 8 runs `repeat` times, back to back.
 pub fn run(
     m: &mut OrtEngine,
     threads: usize,
     load_s: f64,
+    repeat: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<BenchResult, EngineError> {
     // Prefill: 8 × 128 tokens, best of 3 (the first run also warms up).
@@ -129,7 +147,10 @@ pub fn run(
     let dt = reqs.len() as f64 / all_on.items_per_s;
     let mut ablations = vec![all_on];
 
-    progress("greedy generation, batch 1 and 8");
+    progress(&format!(
+        "greedy generation, batch 1 and 8, {} runs",
+        repeat.max(1)
+    ));
     let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
         (0..n)
             .map(|i| GenerateRequest {
@@ -152,8 +173,13 @@ pub fn run(
         let n: usize = out.iter().map(|g| g.n_tokens.saturating_sub(1)).sum();
         Ok(n as f64 / (total - prefill).max(1e-9))
     };
-    let b1 = rate(gen(1, 100))?;
-    let b8 = rate(gen(8, 200))?;
+    let mut runs = vec![];
+    for _ in 0..repeat.max(1) {
+        runs.push((rate(gen(1, 100))?, rate(gen(8, 200))?));
+    }
+    let b1 = median(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
+    let b8 = median(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
+    let b8_over_b1 = median(&runs.iter().map(|r| r.1 / r.0).collect::<Vec<_>>());
     // The ablations (scoring from scratch above all) need more memory than candor
     // does with its defaults, so they run last and the peak is read before them.
     let peak = peak_rss_mb();
@@ -184,6 +210,8 @@ pub fn run(
         loglik_items: reqs.len(),
         generate_b1_tokens_per_s: b1,
         generate_b8_tokens_per_s: b8,
+        generate_b8_over_b1: b8_over_b1,
+        generate_runs: runs,
         load_s,
         peak_rss_mb: peak,
         scoring_ablations: ablations,

@@ -13,6 +13,10 @@ pub struct BenchArgs {
     /// ONNX Runtime intra-op threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Runs of the greedy-generation measurement (batch 1 then batch 8, back to back);
+    /// the table shows their medians.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
     /// Print one JSON object per model instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -47,6 +51,8 @@ pub fn run(a: &BenchArgs) -> ExitCode {
                     m,
                     "--threads",
                     &a.threads.to_string(),
+                    "--repeat",
+                    &a.repeat.to_string(),
                 ])
                 .env("CANDOR_BENCH_CHILD", "1")
                 .stderr(std::process::Stdio::inherit())
@@ -81,7 +87,7 @@ pub fn run(a: &BenchArgs) -> ExitCode {
         }
     };
     let load = t.elapsed().as_secs_f64();
-    match bench::run(&mut m, a.threads, load, &mut |s| {
+    match bench::run(&mut m, a.threads, load, a.repeat, &mut |s| {
         eprintln!("bench {}: {s}", models[0])
     }) {
         Ok(r) => {
@@ -108,30 +114,52 @@ fn print_table(models: &[String], rows: &[serde_json::Value], json: bool) {
         return;
     }
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
-    println!("threads: {}   (prefill: 8 prompts × 128 tokens; scoring: 48 prompts of ~100 tokens, 4–8 options of ~10 tokens; generation: 64 new tokens)", rows.first().map(|r| r["threads"].clone()).unwrap_or_default());
+    let threads = rows
+        .first()
+        .map(|r| r["threads"].clone())
+        .unwrap_or_default();
+    let runs = |r: &serde_json::Value| r["generate_runs"].as_array().map_or(0, Vec::len);
     println!(
-        "{:<18} {:>14} {:>16} {:>15} {:>15} {:>15} {:>10} {:>8}",
+        "threads: {threads}   (prefill: 8 prompts × 128 tokens, best of 3; scoring: 48 prompts of ~100 tokens, \
+         4–8 options of ~10 tokens; generation: 64 new tokens, median of {} runs)",
+        rows.first().map_or(0, runs)
+    );
+    println!(
+        "{:<18} {:>14} {:>16} {:>15} {:>15} {:>15} {:>7} {:>10} {:>8}",
         "model",
         "prefill tok/s",
         "scoring items/s",
         "scoring tok/s",
         "greedy b1 tok/s",
         "greedy b8 tok/s",
+        "b8/b1",
         "peak MB",
         "load s"
     );
     for (m, r) in models.iter().zip(rows) {
         println!(
-            "{:<18} {:>14.0} {:>16.1} {:>15.0} {:>15.1} {:>15.1} {:>10.0} {:>8.1}",
+            "{:<18} {:>14.0} {:>16.1} {:>15.0} {:>15.1} {:>15.1} {:>7.2} {:>10.0} {:>8.1}",
             m,
             f(r, "prefill_tokens_per_s"),
             f(r, "loglik_items_per_s"),
             f(r, "loglik_tokens_per_s"),
             f(r, "generate_b1_tokens_per_s"),
             f(r, "generate_b8_tokens_per_s"),
+            f(r, "generate_b8_over_b1"),
             f(r, "peak_rss_mb"),
             f(r, "load_s")
         );
+    }
+    println!("\ngreedy generation, each run's batch 1 / batch 8 tokens/s (ratio):");
+    for (m, r) in models.iter().zip(rows) {
+        let each: Vec<String> = r["generate_runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+            .map(|(b1, b8)| format!("{b1:.1} / {b8:.1} ({:.2})", b8 / b1))
+            .collect();
+        println!("{m:<18} {}", each.join(", "));
     }
     for (m, r) in models.iter().zip(rows) {
         let Some(abl) = r["scoring_ablations"].as_array() else {
