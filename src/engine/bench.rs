@@ -147,10 +147,8 @@ pub fn run(
     let dt = reqs.len() as f64 / all_on.items_per_s;
     let mut ablations = vec![all_on];
 
-    progress(&format!(
-        "greedy generation, batch 1 and 8, {} runs",
-        repeat.max(1)
-    ));
+    let repeat = repeat.max(1);
+    progress(&format!("greedy generation, batch 1 and 8, {repeat} runs"));
     let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
         (0..n)
             .map(|i| GenerateRequest {
@@ -174,7 +172,7 @@ pub fn run(
         Ok(n as f64 / (total - prefill).max(1e-9))
     };
     let mut runs = vec![];
-    for _ in 0..repeat.max(1) {
+    for _ in 0..repeat {
         runs.push((rate(gen(1, 100))?, rate(gen(8, 200))?));
     }
     let b1 = median(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
