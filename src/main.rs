@@ -1,5 +1,7 @@
 //! The `candor` command: a thin dispatcher over the library.
 
+use candor::cli;
+use candor::engine::ModelRef;
 use candor::run::{self, RunOptions, VariantSpec};
 use candor::spec::config::RawConfig;
 use clap::{Parser, Subcommand};
@@ -36,9 +38,9 @@ enum Command {
         weights: candor::import::WeightFormat,
     },
     /// Show how a model tokenizes a prompt, its top next tokens, and optionally a greedy continuation.
-    Model(candor::report::model::ModelArgs),
+    Model(cli::model::ModelArgs),
     /// Measure engine throughput (prefill, option scoring, generation) and peak memory.
-    Bench(candor::report::bench::BenchArgs),
+    Bench(cli::bench::BenchArgs),
     /// Re-render a report from a results.json (no model runs).
     Report {
         /// A results.json written by `--report-dir`.
@@ -165,7 +167,7 @@ fn main() -> ExitCode {
     let config = match load_config(&root) {
         Ok(c) => c,
         Err(e) => {
-            candor::report::model_error(&e);
+            candor::report::error(&e);
             return ExitCode::from(run::EXIT_ERROR);
         }
     };
@@ -184,50 +186,21 @@ fn main() -> ExitCode {
             file,
             out_dir,
             weights,
-        }) => {
-            match candor::import::import_gguf(&file, &out_dir, weights, &mut |s| {
-                eprintln!("import: {s}")
-            }) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    candor::report::model_error(&e.to_string());
-                    ExitCode::from(run::EXIT_ERROR)
-                }
-            }
-        }
-        Some(Command::Model(args)) => candor::report::model::run(&args),
-        Some(Command::Bench(args)) => candor::report::bench::run(&args),
+        }) => cli::import(&file, &out_dir, weights),
+        Some(Command::Model(args)) => cli::model::run(&args),
+        Some(Command::Bench(args)) => cli::bench::run(&args),
         Some(Command::Report {
             results,
             format,
             out,
-        }) => match candor::report::files::rerender(&results, format, out.as_deref()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                candor::report::model_error(&e);
-                ExitCode::from(run::EXIT_ERROR)
-            }
-        },
+        }) => cli::rerender(&results, format, out.as_deref()),
         Some(Command::Store { command, store }) => {
             let path = store.unwrap_or_else(candor::store::default_path);
-            let done = candor::store::Store::open(&path).and_then(|mut s| match command {
-                StoreCommand::Stats => s
-                    .stats()
-                    .map(|st| candor::report::store::stats(&st, candor::store::now())),
-                StoreCommand::Gc { days } => s
-                    .gc(days)
-                    .map(|c| candor::report::store::collected(&c, days)),
-            });
-            match done {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    candor::report::model_error(&e.to_string());
-                    ExitCode::from(run::EXIT_ERROR)
-                }
-            }
+            let job = match command {
+                StoreCommand::Stats => cli::StoreJob::Stats,
+                StoreCommand::Gc { days } => cli::StoreJob::Gc { days },
+            };
+            cli::store(&path, job)
         }
         Some(Command::Check { specs, limit }) => {
             let specs = if specs.is_empty() {
@@ -235,25 +208,25 @@ fn main() -> ExitCode {
             } else {
                 specs
             };
-            match run::prepare(&specs, templates_dir, limit, config.seed.unwrap_or(0)) {
-                Ok(p) => {
-                    print!(
-                        "{}",
-                        candor::report::check_listing(&p.suites, &p.trials, limit)
-                    );
-                    println!("ok: {} suites, {} trials", p.suites.len(), p.trials.len());
-                    ExitCode::SUCCESS
-                }
-                Err(d) => {
-                    candor::report::diagnostics(&d);
-                    ExitCode::from(run::EXIT_ERROR)
-                }
-            }
+            cli::check(&specs, templates_dir, limit, config.seed.unwrap_or(0))
         }
         None => {
             let a = cli.run;
             let base_cfg = config.baseline.clone();
             let cand_cfg = config.candidate.clone();
+            let model = |arg: Option<String>, cfg: Option<String>| {
+                ModelRef::parse(&arg.or(cfg).unwrap_or_else(|| "default".into()))
+            };
+            let (baseline, candidate) = match (
+                model(a.baseline, base_cfg.as_ref().map(|v| v.model.clone())),
+                model(a.candidate, cand_cfg.as_ref().map(|v| v.model.clone())),
+            ) {
+                (Ok(b), Ok(c)) => (b, c),
+                (Err(e), _) | (_, Err(e)) => {
+                    candor::report::error(&e);
+                    return ExitCode::from(run::EXIT_ERROR);
+                }
+            };
             let opts = RunOptions {
                 specs: if a.specs.is_empty() {
                     default_specs()
@@ -262,17 +235,11 @@ fn main() -> ExitCode {
                 },
                 templates_dir,
                 baseline: VariantSpec {
-                    model: a
-                        .baseline
-                        .or(base_cfg.as_ref().map(|v| v.model.clone()))
-                        .unwrap_or_else(|| "default".into()),
+                    model: baseline,
                     persona: persona(a.baseline_persona, base_cfg.and_then(|v| v.persona)),
                 },
                 candidate: VariantSpec {
-                    model: a
-                        .candidate
-                        .or(cand_cfg.as_ref().map(|v| v.model.clone()))
-                        .unwrap_or_else(|| "default".into()),
+                    model: candidate,
                     persona: persona(
                         a.candidate_persona,
                         cand_cfg.map_or(Some("warm".into()), |v| v.persona),
@@ -285,17 +252,15 @@ fn main() -> ExitCode {
                     Some(run::QUICK_CASES_PER_SUITE)
                 },
                 seed: a.seed.or(config.seed).unwrap_or(0),
-            };
-            let outputs = run::Outputs {
                 store: if a.no_cache {
                     None
                 } else {
                     Some(a.store.unwrap_or_else(candor::store::default_path))
                 },
-                report_dir: a.report_dir,
                 snapshots: Some(PathBuf::from(relative(&root, "snapshots"))),
             };
-            run::run_with(&opts, &outputs, &a.libtest)
+            let mut output = candor::report::Terminal::new(a.report_dir);
+            run::run(&opts, &run::BuiltinEngines, &mut output, &a.libtest)
         }
     }
 }

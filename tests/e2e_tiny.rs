@@ -176,10 +176,7 @@ fn picks(project: &Project, engine: &mut OrtEngine, persona: Option<&str>) -> Pi
     )
     .unwrap_or_else(|d| panic!("{d:?}"));
     let persona = persona.map(|p| candor::prompt::persona(&prep.templates, p).unwrap());
-    let mut judges = OpenJudges {
-        key: work::answer_key(&prep.suites),
-        open: Default::default(),
-    };
+    let mut judges = OpenJudges::new(&candor::run::BuiltinEngines);
     let out = work::run_variant(
         engine,
         persona.as_deref(),

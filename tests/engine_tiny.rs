@@ -57,6 +57,7 @@ fn tiny_model_runs_and_kv_cache_equals_recomputation() {
         assert!(max_abs_diff(x, y) <= 1e-4);
     }
     let reqs = vec![LoglikRequest {
+        expected: None,
         prompt: Prompt::Raw("Q: what is the sea?\nA:".into()),
         continuations: vec![" water".into(), " a big thing".into(), " x".into()],
     }];
@@ -67,6 +68,7 @@ fn tiny_model_runs_and_kv_cache_equals_recomputation() {
         assert_eq!(x.n_tokens, y.n_tokens);
     }
     let g = GenerateRequest {
+        expected: None,
         prompt: Prompt::Raw("once upon a time".into()),
         max_tokens: 12,
         stop: vec![],
@@ -101,6 +103,7 @@ fn loglik_equals_sum_from_full_logits_and_batching_changes_nothing() {
     let reqs: Vec<LoglikRequest> = prompts
         .iter()
         .map(|p| LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw(p.to_string()),
             continuations: conts.clone(),
         })
@@ -156,6 +159,7 @@ fn left_padded_equals_unpadded_and_batched_generation_equals_single() {
     ]
     .iter()
     .map(|p| GenerateRequest {
+        expected: None,
         prompt: Prompt::Raw(p.to_string()),
         max_tokens: 10,
         stop: vec![],
@@ -172,6 +176,7 @@ fn left_padded_equals_unpadded_and_batched_generation_equals_single() {
     let cont = vec![" the".to_string()];
     let alone = m
         .loglik(&[LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw("a".into()),
             continuations: cont.clone(),
         }])
@@ -179,10 +184,12 @@ fn left_padded_equals_unpadded_and_batched_generation_equals_single() {
     let padded = m
         .loglik(&[
             LoglikRequest {
+                expected: None,
                 prompt: Prompt::Raw("a".into()),
                 continuations: cont.clone(),
             },
             LoglikRequest {
+                expected: None,
                 prompt: Prompt::Raw("a long prompt that pads the short one on the left".into()),
                 continuations: cont,
             },
@@ -203,6 +210,7 @@ fn generation_stops_at_limit_stop_string_and_eos() {
     );
     let free = m
         .generate(&[GenerateRequest {
+            expected: None,
             prompt: Prompt::Raw("hello".into()),
             max_tokens: 8,
             stop: vec![],
@@ -218,6 +226,7 @@ fn generation_stops_at_limit_stop_string_and_eos() {
         let stop: String = free.text.chars().skip(2).take(2).collect();
         let g = m
             .generate(&[GenerateRequest {
+                expected: None,
                 prompt: Prompt::Raw("hello".into()),
                 max_tokens: 8,
                 stop: vec![stop.clone()],
@@ -232,6 +241,7 @@ fn generation_stops_at_limit_stop_string_and_eos() {
     }
     let zero = m
         .generate(&[GenerateRequest {
+            expected: None,
             prompt: Prompt::Raw("hello".into()),
             max_tokens: 0,
             stop: vec![],
@@ -306,6 +316,7 @@ fn errors_name_the_problem() {
     let long = "word ".repeat(600);
     let e = m
         .loglik(&[LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw(long.clone()),
             continuations: vec![" x".into()],
         }])
@@ -318,6 +329,7 @@ fn errors_name_the_problem() {
     );
     let e = m
         .generate(&[GenerateRequest {
+            expected: None,
             prompt: Prompt::Raw(long),
             max_tokens: 4,
             stop: vec![],
@@ -334,6 +346,7 @@ fn errors_name_the_problem() {
     let mut m = OrtEngine::load(&d, opts.clone(), &mut |_| {}).unwrap();
     let e = m
         .generate(&[GenerateRequest {
+            expected: None,
             prompt: Prompt::Chat(vec![Message::new("user", "hi")]),
             max_tokens: 1,
             stop: vec![],
@@ -377,6 +390,7 @@ fn four_bit_tiny_model_agrees_with_and_without_cache() {
     );
     assert!(max_abs_diff(&a[0], &f.all_logits(&ids).unwrap()[0]) > 1e-3);
     let g = GenerateRequest {
+        expected: None,
         prompt: Prompt::Raw("in the".into()),
         max_tokens: 6,
         stop: vec![],
@@ -417,6 +431,7 @@ fn a_shared_prefix_runs_once_and_changes_nothing() {
         .iter()
         .flat_map(|p| questions.iter().map(move |q| (p, q)))
         .map(|(p, q)| LoglikRequest {
+            expected: None,
             prompt: Prompt::Chat(vec![Message::new("system", *p), Message::new("user", *q)]),
             continuations: conts.clone(),
         })
@@ -473,6 +488,7 @@ fn several_workers_give_the_same_numbers_as_one() {
     // A small token budget makes many groups, so both workers get some.
     let reqs: Vec<LoglikRequest> = (0..12)
         .map(|i| LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw(format!(
                 "question {i}: where is the sea {}?",
                 "and the river ".repeat(i % 4)
@@ -488,6 +504,7 @@ fn several_workers_give_the_same_numbers_as_one() {
     }
     let gens: Vec<GenerateRequest> = (0..5)
         .map(|i| GenerateRequest {
+            expected: None,
             prompt: Prompt::Raw(format!("story {i}")),
             max_tokens: 5,
             stop: vec![],
@@ -515,6 +532,7 @@ fn throughput_switches_change_speed_not_numbers_and_sharing_saves_tokens() {
     // Prompts of different lengths, several multi-token continuations sharing words.
     let reqs: Vec<LoglikRequest> = (0..9)
         .map(|i| LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw(format!(
                 "Q: why is the sky {}blue?\nA:",
                 "very ".repeat(i % 5)

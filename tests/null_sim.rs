@@ -4,7 +4,7 @@
 //! is caught in at least 80% of runs.
 
 use candor::engine::fake::{FakeEngine, FakeSpec};
-use candor::run::{self, work::answer_key};
+use candor::run;
 use std::path::Path;
 
 fn setup(dir: &Path) -> run::Prepared {
@@ -32,9 +32,8 @@ fn setup(dir: &Path) -> run::Prepared {
 }
 
 fn any_failed(prep: &run::Prepared, base: &str, cand: &str) -> (bool, Vec<String>) {
-    let key = answer_key(&prep.suites);
-    let mut b = FakeEngine::new(FakeSpec::parse(base).unwrap(), key.clone());
-    let mut c = FakeEngine::new(FakeSpec::parse(cand).unwrap(), key);
+    let mut b = FakeEngine::new(FakeSpec::parse(base).unwrap());
+    let mut c = FakeEngine::new(FakeSpec::parse(cand).unwrap());
     let selected: Vec<_> = prep.trials.iter().collect();
     let ev = run::evaluate(prep, &selected, &mut b, None, &mut c, None, 0).unwrap();
     assert_eq!(ev.results.len(), 9);

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 fn load(name: &str) -> OrtEngine {
     let opts = EngineOptions::default();
-    engine::open(name, &opts, &mut |s| eprintln!("{s}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+    engine::ModelRef::parse(name)
+        .and_then(|m| engine::open_onnx(&m, &opts, &mut |s| eprintln!("{s}")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn reference() -> Value {
@@ -58,6 +60,7 @@ fn check_against_llama_cpp(m: &mut OrtEngine, label: &str) {
         // The greedy continuation, raw prompt (the text already holds the chat markup).
         let g = m
             .generate(&[GenerateRequest {
+                expected: None,
                 prompt: Prompt::Raw(text.into()),
                 max_tokens: n,
                 stop: vec![],
@@ -156,6 +159,7 @@ fn option_scores_match_lm_evaluation_harness() {
     let reqs: Vec<candor::engine::LoglikRequest> = items
         .iter()
         .map(|it| candor::engine::LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw(it["prompt"].as_str().unwrap().to_string()),
             continuations: it["choices"]
                 .as_array()

@@ -106,6 +106,7 @@ pub fn run(
     progress("option scoring");
     let reqs: Vec<LoglikRequest> = (0..48)
         .map(|i| LoglikRequest {
+            expected: None,
             prompt: Prompt::Raw(format!("Question {i}: {}?\nAnswer:", sentence(i, 60))),
             continuations: (0..4 + i % 5)
                 .map(|k| format!(" {}", sentence(i * 31 + k, 6 + k % 3)))
@@ -152,6 +153,7 @@ pub fn run(
     let gen = |n: usize, seed: usize| -> Vec<GenerateRequest> {
         (0..n)
             .map(|i| GenerateRequest {
+                expected: None,
                 prompt: Prompt::Raw(sentence(seed + i, 20)),
                 max_tokens: 64,
                 stop: vec![],

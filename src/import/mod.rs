@@ -30,15 +30,10 @@ pub enum WeightFormat {
     Q4Fast,
 }
 
-#[derive(Debug)]
+/// An import that failed: the file, and what in it was not what candor expects.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct ImportError(pub String);
-
-impl std::fmt::Display for ImportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ImportError {}
 
 /// Imports `gguf_path` into `out_dir`. `progress` receives one line per stage.
 pub fn import_gguf(

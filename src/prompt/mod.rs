@@ -5,12 +5,13 @@
 // Diagnostics are large but only on the cold, failing path.
 #![allow(clippy::result_large_err)]
 
+pub mod message;
 pub mod seed;
 pub mod templates;
 pub mod text;
 
-use crate::engine::{Message, Prompt};
 use crate::spec::{Diagnostic, OptionSet, PromptFormat, Scoring, Suite};
+pub use message::{Message, Prompt};
 pub use templates::Templates;
 
 /// One (context, belief) pair.

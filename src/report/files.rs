@@ -1,6 +1,6 @@
 //! Reporters that write files, all rendering one [`RunResults`].
 
-use super::results::RunResults;
+use crate::run::results::RunResults;
 use std::path::Path;
 
 /// One output format.
@@ -103,30 +103,58 @@ pub fn all() -> Vec<Box<dyn Reporter>> {
     ]
 }
 
+/// A report that could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Results {
+        path: std::path::PathBuf,
+        source: crate::run::results::ResultsError,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Writes every report into `dir` (created if needed).
-pub fn write_all(dir: &Path, results: &RunResults) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn write_all(dir: &Path, results: &RunResults) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     for r in all() {
         let path = dir.join(r.file_name());
-        std::fs::write(&path, r.render(results)).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, r.render(results)).map_err(io(&path))?;
     }
     Ok(())
 }
 
 /// `candor report`: re-renders one format from a `results.json`.
-pub fn rerender(results_json: &Path, format: Format, out: Option<&Path>) -> Result<(), String> {
-    let text = std::fs::read_to_string(results_json)
-        .map_err(|e| format!("{}: {e}", results_json.display()))?;
-    let results =
-        RunResults::from_json(&text).map_err(|e| format!("{}: {e}", results_json.display()))?;
+pub fn rerender(
+    results_json: &Path,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<(), ReportError> {
+    let text = std::fs::read_to_string(results_json).map_err(io(results_json))?;
+    let results = RunResults::from_json(&text).map_err(|source| ReportError::Results {
+        path: results_json.to_path_buf(),
+        source,
+    })?;
     let rendered = format.reporter().render(&results);
     match out {
-        Some(p) => std::fs::write(p, rendered).map_err(|e| format!("{}: {e}", p.display())),
+        Some(p) => std::fs::write(p, rendered).map_err(io(p)),
         None => {
             use std::io::Write;
             std::io::stdout()
                 .write_all(rendered.as_bytes())
-                .map_err(|e| format!("stdout: {e}"))
+                .map_err(io(Path::new("stdout")))
         }
     }
 }

@@ -3,7 +3,7 @@
 //! with Wilson intervals, the gap (candidate − baseline) per condition as a
 //! forest plot, the table of trials, the flipped items.
 
-use super::results::{ConditionResults, RunResults, Status, SuiteResults, TrialRecord};
+use crate::run::results::{ConditionResults, RunResults, Status, SuiteResults, TrialRecord};
 use std::fmt::Write;
 
 const BASE: &str = "#2b6cb0";
@@ -378,7 +378,7 @@ pub fn render(r: &RunResults) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>candor: {}</title><style>{STYLE}</style></head><body>",
         esc(&title)
     );
-    let variant = |v: &super::results::Variant| {
+    let variant = |v: &crate::run::results::Variant| {
         format!(
             "<code>{}</code>{}",
             esc(&v.model),

@@ -1,7 +1,7 @@
 //! `junit.xml`: a testsuite per candor suite, a testcase per trial; a failed
 //! gate is a `<failure>` carrying the failure message libtest prints.
 
-use super::results::{RunResults, Status};
+use crate::run::results::{RunResults, Status};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 

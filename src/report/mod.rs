@@ -1,22 +1,20 @@
-//! The report stage: every line candor prints goes through here.
+//! The report stage: rendering only. Every line candor prints goes through
+//! here; a run's live output reaches it through [`Terminal`], the
+//! [`crate::run::Output`] the command line hands the runner.
 
-pub mod bench;
 pub mod check;
 pub mod diagnostic;
-pub mod failure;
 pub mod files;
 pub mod html;
 pub mod junit;
-pub mod model;
 pub mod progress;
-pub mod results;
-pub mod snapshots;
 pub mod store;
 pub mod summary;
+pub mod terminal;
 
 pub use check::check_listing;
 pub use diagnostic::render_diagnostic;
-pub use failure::failure_message;
+pub use terminal::Terminal;
 
 use crate::run::VariantSpec;
 use crate::spec::Diagnostic;
@@ -35,8 +33,8 @@ pub fn diagnostics(diags: &[Diagnostic]) {
     );
 }
 
-/// Prints a model error.
-pub fn model_error(message: &str) {
+/// Prints an error that stops a command.
+pub fn error(message: &dyn std::fmt::Display) {
     eprintln!("error: {message}");
 }
 

@@ -1,6 +1,6 @@
 //! `summary.md`: verdicts for a pull request comment or a CI step summary.
 
-use super::results::{RunResults, Status, Variant};
+use crate::run::results::{RunResults, Status, Variant};
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)

@@ -1,12 +1,12 @@
 //! Collects a run into one [`RunResults`] value for the reporters.
 
-use super::trials::TrialDef;
-use super::{Evaluation, Prepared, RunOptions, VariantSpec};
-use crate::prompt::SuitePlan;
-use crate::report::results::{
+use super::results::{
     rfc3339, Build, ConditionResults, Machine, Rate, RunResults, Sample, Status, StoreUse,
     SuiteResults, Totals, TrialRecord, Variant, SCHEMA_VERSION,
 };
+use super::trials::TrialDef;
+use super::{Evaluation, Prepared, RunOptions, VariantSpec};
+use crate::prompt::SuitePlan;
 use crate::spec::{Scoring, Suite};
 use crate::stats::{self, PairedTable};
 
@@ -38,7 +38,7 @@ fn rate(errors: u64, n: u64) -> Rate {
 
 fn variant(v: &VariantSpec, fingerprint: Option<&String>) -> Variant {
     Variant {
-        model: v.model.clone(),
+        model: v.model.to_string(),
         persona: v.persona.clone(),
         fingerprint: fingerprint.cloned().unwrap_or_default(),
     }
@@ -186,7 +186,7 @@ pub fn results(
                 family: r.def.family.clone(),
                 family_size: r.family_size,
                 family_run: r.family_run,
-                message: (status == Status::Failed).then(|| crate::report::failure_message(r)),
+                message: (status == Status::Failed).then(|| super::failure::failure_message(r)),
                 flips: r.flips.clone(),
             }
         })

@@ -10,17 +10,23 @@
 
 pub mod collect;
 pub mod criteria;
+pub mod failure;
 pub mod models;
+pub mod output;
+pub mod results;
+pub mod snapshots;
 pub mod trials;
 pub mod work;
 
 use crate::engine::Engine;
-use crate::prompt::{self, SuitePlan, Templates};
-use crate::report;
+use crate::prompt::{self, Condition, SuitePlan, Templates};
 use crate::spec::{self, Diagnostic, Suite};
 use crate::store::{CachedEngine, Store};
 use libtest_mimic::{Arguments, Trial};
-pub use models::VariantSpec;
+pub use models::{BuiltinEngines, MakeEngine, VariantSpec};
+pub use output::{ModelsRan, Output, Quiet};
+pub use results::RunResults;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -41,6 +47,10 @@ pub struct RunOptions {
     /// to fit all of a suite's conditions); gates that need the full item count are ignored.
     pub quick: Option<usize>,
     pub seed: u64,
+    /// The run store (`None`: no store; every response is computed).
+    pub store: Option<PathBuf>,
+    /// Where suites with `snapshots: true` keep their answer snapshots (`None`: not checked).
+    pub snapshots: Option<PathBuf>,
 }
 
 /// Cases per suite and model in the quick profile (the README's first command).
@@ -110,17 +120,66 @@ pub fn prepare_sized(
     })
 }
 
+/// A snapshot trial (`suite::context::belief::answers`): the answers of one
+/// condition of a suite with `snapshots: true`, compared with their snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AnswerTrial {
+    pub name: String,
+    pub suite: String,
+    pub condition: Condition,
+}
+
+/// The snapshot trials of the prepared suites (none when snapshots are off).
+pub fn answer_trials(prep: &Prepared, snapshots: bool) -> Vec<AnswerTrial> {
+    if !snapshots {
+        return vec![];
+    }
+    let mut out: Vec<AnswerTrial> = prep
+        .plans
+        .iter()
+        .filter(|p| prep.suites.iter().any(|s| s.name == p.suite && s.snapshots))
+        .flat_map(|p| {
+            p.conditions.iter().map(|(c, _)| AnswerTrial {
+                name: format!("{}::{}::{}::answers", p.suite, c.context, c.belief),
+                suite: p.suite.clone(),
+                condition: c.clone(),
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn filtered_out(args: &Arguments, name: &str) -> bool {
+    args.ignored || args.is_filtered_out(&Trial::test(name, || Ok(())))
+}
+
 /// The trial names a filter selects (libtest's rules: substring, `--exact`, `--skip`).
 pub fn select<'a>(trials: &'a [TrialDef], args: &Arguments) -> Vec<&'a TrialDef> {
     trials
         .iter()
-        .filter(|d| !args.is_filtered_out(&Trial::test(d.name.clone(), || Ok(()))) && !args.ignored)
+        .filter(|d| !filtered_out(args, &d.name))
         .collect()
 }
 
 /// The plans cut down to the conditions the selected trials need.
 pub fn needed_plans(prep: &Prepared, selected: &[&TrialDef]) -> Vec<SuitePlan> {
-    let needed = trials::needed_conditions(selected.iter().copied());
+    needed_plans_with(prep, selected, &[])
+}
+
+/// [`needed_plans`], also keeping the conditions of the selected snapshot trials.
+pub fn needed_plans_with(
+    prep: &Prepared,
+    selected: &[&TrialDef],
+    answers: &[&AnswerTrial],
+) -> Vec<SuitePlan> {
+    let mut needed = trials::needed_conditions(selected.iter().copied());
+    for a in answers {
+        needed
+            .entry(a.suite.clone())
+            .or_insert_with(BTreeSet::new)
+            .insert(a.condition.clone());
+    }
     prep.plans
         .iter()
         .filter_map(|p| {
@@ -154,35 +213,33 @@ pub fn evaluate(
     candidate_persona: Option<&str>,
     seed: u64,
 ) -> Result<Evaluation, work::WorkError> {
-    evaluate_with(
+    let plans = needed_plans(prep, selected);
+    evaluate_plans(
         prep,
+        plans,
         selected,
-        baseline,
-        baseline_persona,
-        candidate,
-        candidate_persona,
+        (baseline, baseline_persona),
+        (candidate, candidate_persona),
         seed,
+        &BuiltinEngines,
         &mut work::NoProgress,
     )
 }
 
-/// [`evaluate`], reporting the model work's progress.
+/// [`evaluate`] on given plans, opening judges through `engines` and
+/// reporting the model work's progress.
 #[allow(clippy::too_many_arguments)]
-pub fn evaluate_with(
+pub fn evaluate_plans(
     prep: &Prepared,
+    plans: Vec<SuitePlan>,
     selected: &[&TrialDef],
-    baseline: &mut dyn Engine,
-    baseline_persona: Option<&str>,
-    candidate: &mut dyn Engine,
-    candidate_persona: Option<&str>,
+    (baseline, baseline_persona): (&mut dyn Engine, Option<&str>),
+    (candidate, candidate_persona): (&mut dyn Engine, Option<&str>),
     seed: u64,
+    engines: &dyn MakeEngine,
     progress: &mut dyn work::Progress,
 ) -> Result<Evaluation, work::WorkError> {
-    let plans = needed_plans(prep, selected);
-    let mut judges = work::OpenJudges {
-        key: work::answer_key(&prep.suites),
-        open: Default::default(),
-    };
+    let mut judges = work::OpenJudges::new(engines);
     let base = work::run_variant_with(
         baseline,
         baseline_persona,
@@ -224,49 +281,22 @@ pub fn evaluate_with(
     })
 }
 
-/// Where a run's results go besides the terminal.
-#[derive(Debug, Clone, Default)]
-pub struct Outputs {
-    /// The run store (`None`: no store; every response is computed).
-    pub store: Option<PathBuf>,
-    /// Write `results.json`, `samples.jsonl`, `junit.xml`, `summary.md` and `report.html` here.
-    pub report_dir: Option<PathBuf>,
-    /// Where suites with `snapshots: true` keep their answer snapshots (`None`: not checked).
-    pub snapshots: Option<PathBuf>,
-}
-
-/// The whole run, as the CLI and a `harness = false` test target do it (no
-/// store, no report files).
-pub fn run(opts: &RunOptions, args: &Arguments) -> ExitCode {
-    run_with(opts, &Outputs::default(), args)
-}
-
 /// Whether a trial is run but not counted: a count gate on a cut-down item list.
 fn ignored(opts: &RunOptions, d: &TrialDef) -> bool {
     opts.quick.is_some() && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
 }
 
-/// What the run store keys a model's responses by: [`Engine::fingerprint`]; a
-/// fake model also answers from the suites' items, so their hash is part of it.
-fn store_fingerprint(engine: &dyn Engine, model: &str, suites: &[Suite]) -> String {
-    let fp = engine.fingerprint();
-    if !model.starts_with("fake:") {
-        return fp;
-    }
-    let mut parts: Vec<String> = Vec::new();
-    for s in suites {
-        for it in &s.items {
-            parts.push(it.question.clone());
-            parts.push(it.correct.join("\u{1}"));
-            parts.push(it.incorrect.join("\u{1}"));
-        }
-    }
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    format!("{fp}#key={:016x}", prompt::seed::stable_hash(&refs))
-}
-
-/// [`run`], with a run store and report files.
-pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitCode {
+/// The whole run, as the CLI and a `harness = false` test target do it: load
+/// and check the specs, open the models through `engines`, run the selected
+/// trials' model work (through the run store when `opts.store` is set),
+/// evaluate the gates, and report the trials with libtest-mimic. Everything
+/// else the run has to say goes to `output`.
+pub fn run(
+    opts: &RunOptions,
+    engines: &dyn MakeEngine,
+    output: &mut dyn Output,
+    args: &Arguments,
+) -> ExitCode {
     let clock = std::time::Instant::now();
     let started_at = crate::store::now();
     let prep = match prepare_sized(
@@ -278,177 +308,82 @@ pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitC
     ) {
         Ok(p) => p,
         Err(diags) => {
-            report::diagnostics(&diags);
+            output.diagnostics(&diags);
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    let answers = answer_trials(&prep, opts.snapshots.is_some());
     if args.list {
-        let trials = prep
-            .trials
-            .iter()
-            .map(|d| Trial::test(d.name.clone(), || Ok(())))
+        let mut names: Vec<&str> = prep.trials.iter().map(|d| d.name.as_str()).collect();
+        names.extend(answers.iter().map(|a| a.name.as_str()));
+        names.sort_unstable();
+        let trials = names
+            .into_iter()
+            .map(|n| Trial::test(n, || Ok(())))
             .collect();
         return libtest_mimic::run(args, trials).exit_code();
     }
     let selected = select(&prep.trials, args);
-    let mut ran: Option<collect::Ran> = None;
-    if !selected.is_empty() {
-        let personas = (|| -> Result<_, Diagnostic> {
-            let b = opts
-                .baseline
-                .persona
-                .as_deref()
-                .map(|p| prompt::persona(&prep.templates, p))
-                .transpose()?;
-            let c = opts
-                .candidate
-                .persona
-                .as_deref()
-                .map(|p| prompt::persona(&prep.templates, p))
-                .transpose()?;
-            Ok((b, c))
-        })();
-        let (bp, cp) = match personas {
-            Ok(x) => x,
-            Err(d) => {
-                report::diagnostics(&[d]);
-                return ExitCode::from(EXIT_ERROR);
-            }
-        };
-        let key = work::answer_key(&prep.suites);
-        let opened = models::open_pair(&opts.baseline.model, &opts.candidate.model, &key);
-        let (mut b, mut c) = match opened {
-            Ok(x) => x,
-            Err(e) => {
-                report::model_error(&e.to_string());
-                return ExitCode::from(EXIT_ERROR);
-            }
-        };
-        let fingerprints = (
-            store_fingerprint(b.as_ref(), &opts.baseline.model, &prep.suites),
-            store_fingerprint(c.as_ref(), &opts.candidate.model, &prep.suites),
-        );
-        let mut progress = report::progress::ModelProgress::new();
-        let evaluated = match &outputs.store {
-            None => evaluate_with(
-                &prep,
-                &selected,
-                b.as_mut(),
-                bp.as_deref(),
-                c.as_mut(),
-                cp.as_deref(),
-                opts.seed,
-                &mut progress,
-            )
-            .map(|ev| (ev, None)),
-            Some(path) => {
-                let persona = |v: &VariantSpec| v.persona.clone().unwrap_or_default();
-                let cached = Store::open(path)
-                    .map(|s| Arc::new(Mutex::new(s)))
-                    .and_then(|store| {
-                        let cb = CachedEngine::new(
-                            b.as_mut(),
-                            store.clone(),
-                            fingerprints.0.clone(),
-                            &persona(&opts.baseline),
-                        )?;
-                        let cc = CachedEngine::new(
-                            c.as_mut(),
-                            store,
-                            fingerprints.1.clone(),
-                            &persona(&opts.candidate),
-                        )?;
-                        Ok((cb, cc))
-                    });
-                let (mut cb, mut cc) = match cached {
-                    Ok(x) => x,
-                    Err(e) => {
-                        report::model_error(&e.to_string());
-                        return ExitCode::from(EXIT_ERROR);
-                    }
-                };
-                evaluate_with(
-                    &prep,
-                    &selected,
-                    &mut cb,
-                    bp.as_deref(),
-                    &mut cc,
-                    cp.as_deref(),
-                    opts.seed,
-                    &mut progress,
-                )
-                .map(|ev| (ev, Some(cb.reuse() + cc.reuse())))
-            }
-        };
-        match evaluated {
-            Ok((ev, reuse)) => {
-                report::run_header(&opts.baseline, &opts.candidate, ev.cases_run);
-                if let Some(r) = reuse {
-                    report::store_reuse(r.reused, r.total);
-                }
-                let tokens = if models::shares_engine(&opts.baseline.model, &opts.candidate.model) {
-                    b.usage()
-                } else {
-                    b.usage() + c.usage()
-                };
-                report::token_usage(&tokens);
-                ran = Some(collect::Ran {
-                    evaluation: ev,
-                    fingerprints,
-                    personas: (bp, cp),
-                    reuse,
-                    tokens,
-                });
-            }
-            Err(e) => {
-                report::model_error(&format!("{} (suite {}): {}", e.model, e.suite, e.error));
-                return ExitCode::from(EXIT_ERROR);
-            }
-        }
-    }
-    let results: &[TrialResult] = ran.as_ref().map_or(&[], |r| &r.evaluation.results);
-    let snapshot_suites: Vec<String> = prep
-        .suites
+    let selected_answers: Vec<&AnswerTrial> = answers
         .iter()
-        .filter(|s| s.snapshots)
-        .map(|s| s.name.clone())
+        .filter(|a| !filtered_out(args, &a.name))
         .collect();
-    let check_snapshots =
-        ran.is_some() && !snapshot_suites.is_empty() && outputs.snapshots.is_some();
-    let collected = (outputs.report_dir.is_some() || check_snapshots).then(|| {
-        collect::results(
-            opts,
-            &prep,
-            ran.as_ref(),
-            &|d| ignored(opts, d),
-            started_at,
-            clock.elapsed().as_secs_f64(),
-        )
-    });
-    if let (Some(dir), Some(collected)) = (&outputs.report_dir, &collected) {
-        if let Err(e) = report::files::write_all(dir, collected) {
-            report::model_error(&e);
-            return ExitCode::from(EXIT_ERROR);
-        }
+    if selected.is_empty() && selected_answers.is_empty() && !args.ignored {
+        output.error(&no_match(args));
+        return ExitCode::from(EXIT_ERROR);
     }
-    let snapshot_trials: Vec<Trial> = match (&outputs.snapshots, &collected) {
-        (Some(dir), Some(c)) if check_snapshots => {
-            report::snapshots::check(c, &snapshot_suites, dir)
+    let ran = if selected.is_empty() && selected_answers.is_empty() {
+        None
+    } else {
+        match run_models(opts, &prep, &selected, &selected_answers, engines, output) {
+            Ok(r) => Some(r),
+            Err(code) => return code,
+        }
+    };
+    let results = collect::results(
+        opts,
+        &prep,
+        ran.as_ref(),
+        &|d| ignored(opts, d),
+        started_at,
+        clock.elapsed().as_secs_f64(),
+    );
+    if let Err(e) = output.results(&results) {
+        output.error(&e);
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let verdicts: &[TrialResult] = ran.as_ref().map_or(&[], |r| &r.evaluation.results);
+    let snapshot_trials: Vec<Trial> = match &opts.snapshots {
+        Some(dir) if ran.is_some() && !selected_answers.is_empty() => {
+            let suites: Vec<String> = prep
+                .suites
+                .iter()
+                .filter(|s| s.snapshots)
+                .map(|s| s.name.clone())
+                .collect();
+            snapshots::check(&results, &suites, dir)
                 .into_iter()
-                .map(|(name, r)| Trial::test(name, move || r.clone().map_err(Into::into)))
+                .map(|(name, r)| Trial::test(name, move || r.clone().map_err(|e| e.0.into())))
                 .collect()
         }
         _ => vec![],
     };
-    let trials = prep
+    let listed: BTreeSet<&str> = snapshot_trials.iter().map(|t| t.name()).collect();
+    // Snapshot trials that did not run (filtered out): listed, never called.
+    let unrun_answers: Vec<Trial> = answers
+        .iter()
+        .filter(|a| !listed.contains(a.name.as_str()))
+        .map(|a| Trial::test(a.name.clone(), || Ok(())))
+        .collect();
+    let mut trials = prep
         .trials
         .iter()
-        .map(|d| match results.iter().find(|r| r.def.name == d.name) {
+        .map(|d| match verdicts.iter().find(|r| r.def.name == d.name) {
             Some(r) => {
                 let r = r.clone();
                 Trial::test(d.name.clone(), move || {
                     if r.failed {
-                        Err(report::failure_message(&r).into())
+                        Err(failure::failure_message(&r).into())
                     } else {
                         Ok(())
                     }
@@ -459,12 +394,140 @@ pub fn run_with(opts: &RunOptions, outputs: &Outputs, args: &Arguments) -> ExitC
             None => Trial::test(d.name.clone(), || Ok(())),
         })
         .chain(snapshot_trials)
+        .chain(unrun_answers)
         .collect::<Vec<_>>();
-    let mut trials = trials;
     trials.sort_by(|a, b| a.name().cmp(b.name()));
     // The model work is done; trials only read verdicts. One thread keeps the
     // output in sorted order, as users read it.
     let mut args = args.clone();
     args.test_threads.get_or_insert(1);
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    output.finished(ran.is_some().then_some(&results), &conclusion);
+    conclusion.exit_code()
+}
+
+/// What a filter that selects nothing is told.
+fn no_match(args: &Arguments) -> String {
+    let filter = args.filter.as_deref().unwrap_or("");
+    let how = if args.exact { " exactly" } else { "" };
+    let skip = if args.skip.is_empty() {
+        String::new()
+    } else {
+        format!(" (skipping {})", args.skip.join(", "))
+    };
+    format!(
+        "no trial matches `{filter}`{how}{skip}: nothing to run; `candor --list` lists the trials"
+    )
+}
+
+/// Opens the pair, runs the selected trials' model work and evaluates it.
+/// Errors have been told to `output`; the exit code is returned.
+fn run_models(
+    opts: &RunOptions,
+    prep: &Prepared,
+    selected: &[&TrialDef],
+    answers: &[&AnswerTrial],
+    engines: &dyn MakeEngine,
+    output: &mut dyn Output,
+) -> Result<collect::Ran, ExitCode> {
+    let stop = |output: &mut dyn Output, e: &dyn std::fmt::Display| {
+        output.error(e);
+        ExitCode::from(EXIT_ERROR)
+    };
+    let persona = |v: &VariantSpec| {
+        v.persona
+            .as_deref()
+            .map(|p| prompt::persona(&prep.templates, p))
+            .transpose()
+    };
+    let (bp, cp) = match (persona(&opts.baseline), persona(&opts.candidate)) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(d), _) | (_, Err(d)) => {
+            output.diagnostics(&[d]);
+            return Err(ExitCode::from(EXIT_ERROR));
+        }
+    };
+    let opened = models::open_pair(
+        engines,
+        &opts.baseline.model,
+        &opts.candidate.model,
+        &mut |s| output.note(s),
+    );
+    let (mut b, mut c) = match opened {
+        Ok(x) => x,
+        Err(e) => return Err(stop(output, &e)),
+    };
+    let fingerprints = (b.fingerprint(), c.fingerprint());
+    let plans = needed_plans_with(prep, selected, answers);
+    let evaluated = match &opts.store {
+        None => evaluate_plans(
+            prep,
+            plans,
+            selected,
+            (b.as_mut(), bp.as_deref()),
+            (c.as_mut(), cp.as_deref()),
+            opts.seed,
+            engines,
+            output,
+        )
+        .map(|ev| (ev, None)),
+        Some(path) => {
+            let persona = |v: &VariantSpec| v.persona.clone().unwrap_or_default();
+            let cached = Store::open(path)
+                .map(|s| Arc::new(Mutex::new(s)))
+                .and_then(|store| {
+                    let cb = CachedEngine::new(
+                        b.as_mut(),
+                        store.clone(),
+                        fingerprints.0.clone(),
+                        &persona(&opts.baseline),
+                    )?;
+                    let cc = CachedEngine::new(
+                        c.as_mut(),
+                        store,
+                        fingerprints.1.clone(),
+                        &persona(&opts.candidate),
+                    )?;
+                    Ok((cb, cc))
+                });
+            let (mut cb, mut cc) = match cached {
+                Ok(x) => x,
+                Err(e) => return Err(stop(output, &e)),
+            };
+            evaluate_plans(
+                prep,
+                plans,
+                selected,
+                (&mut cb, bp.as_deref()),
+                (&mut cc, cp.as_deref()),
+                opts.seed,
+                engines,
+                output,
+            )
+            .map(|ev| (ev, Some(cb.reuse() + cc.reuse())))
+        }
+    };
+    let (evaluation, reuse) = match evaluated {
+        Ok(x) => x,
+        Err(e) => return Err(stop(output, &e)),
+    };
+    let tokens = if models::shares_engine(&opts.baseline.model, &opts.candidate.model) {
+        b.usage()
+    } else {
+        b.usage() + c.usage()
+    };
+    output.models_ran(&ModelsRan {
+        baseline: &opts.baseline,
+        candidate: &opts.candidate,
+        cases: evaluation.cases_run,
+        reuse,
+        tokens,
+    });
+    Ok(collect::Ran {
+        evaluation,
+        fingerprints,
+        personas: (bp, cp),
+        reuse,
+        tokens,
+    })
 }

@@ -1,14 +1,13 @@
-//! Opening the models of a run. The one place that knows which backends exist.
+//! The models of a run: variants, the engine factory the runner is handed,
+//! and opening the pair.
 
-use crate::engine::fake::{AnswerKey, FakeEngine, FakeSpec};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{self, Engine, EngineError, EngineOptions, ModelRef};
 use std::sync::{Arc, Mutex};
 
 /// A model plus an optional persona: the baseline or the candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VariantSpec {
-    /// A model directory, `default`, or `fake:...`.
-    pub model: String,
+    pub model: ModelRef,
     /// A persona name (templates/personas/NAME.j2), rendered as a system message.
     pub persona: Option<String>,
 }
@@ -22,39 +21,77 @@ impl std::fmt::Display for VariantSpec {
     }
 }
 
-/// Opens a model. `fake:` models answer from `key` (the suites' items); anything
-/// else is a model directory or `default`, run on ONNX Runtime.
-pub fn open_model(model: &str, key: &Arc<AnswerKey>) -> Result<Box<dyn Engine>, EngineError> {
-    if model.starts_with("fake:") {
-        let spec = FakeSpec::parse(model).map_err(EngineError::Request)?;
-        return Ok(Box::new(FakeEngine::new(spec, key.clone())));
+/// Makes engines from model references: how the runner opens the baseline, the
+/// candidate and judges without knowing which backends exist.
+///
+/// A closure is a factory, so a library user can run candor's suites on an
+/// engine of their own:
+///
+/// ```
+/// use candor::engine::{Engine, EngineError, ModelRef};
+/// use candor::run::MakeEngine;
+///
+/// let factory = |model: &ModelRef, _progress: &mut dyn FnMut(&str)| -> Result<Box<dyn Engine>, EngineError> {
+///     // Open `model` on your own backend here; this one falls back to candor's.
+///     candor::run::BuiltinEngines.make(model, &mut |_| {})
+/// };
+/// let _: &dyn MakeEngine = &factory;
+/// ```
+pub trait MakeEngine {
+    fn make(
+        &self,
+        model: &ModelRef,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Box<dyn Engine>, EngineError>;
+}
+
+impl<F> MakeEngine for F
+where
+    F: Fn(&ModelRef, &mut dyn FnMut(&str)) -> Result<Box<dyn Engine>, EngineError>,
+{
+    fn make(
+        &self,
+        model: &ModelRef,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Box<dyn Engine>, EngineError> {
+        self(model, progress)
     }
-    let e = crate::engine::open(
-        model,
-        &crate::engine::EngineOptions::from_env()?,
-        &mut |s| crate::report::progress_line(s),
-    )?;
-    Ok(Box::new(e))
+}
+
+/// candor's own backends ([`engine::open`]), with engine settings from the
+/// environment (`CANDOR_WORKERS`, `CANDOR_THREADS`, `CANDOR_BATCH_TOKENS`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuiltinEngines;
+
+impl MakeEngine for BuiltinEngines {
+    fn make(
+        &self,
+        model: &ModelRef,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Box<dyn Engine>, EngineError> {
+        engine::open(model, &EngineOptions::from_env()?, progress)
+    }
 }
 
 /// Opens the baseline and the candidate; the same model is loaded once and shared
 /// (the default pair differs only in its persona).
 pub fn open_pair(
-    baseline: &str,
-    candidate: &str,
-    key: &Arc<AnswerKey>,
+    factory: &dyn MakeEngine,
+    baseline: &ModelRef,
+    candidate: &ModelRef,
+    progress: &mut dyn FnMut(&str),
 ) -> Result<Pair, EngineError> {
-    let b = open_model(baseline, key)?;
+    let b = factory.make(baseline, progress)?;
     if shares_engine(baseline, candidate) {
         let shared = Shared(Arc::new(Mutex::new(b)));
         return Ok((Box::new(shared.clone()), Box::new(shared)));
     }
-    Ok((b, open_model(candidate, key)?))
+    Ok((b, factory.make(candidate, progress)?))
 }
 
 /// Whether [`open_pair`] gives both variants one engine.
-pub fn shares_engine(baseline: &str, candidate: &str) -> bool {
-    baseline == candidate && !baseline.starts_with("fake:")
+pub fn shares_engine(baseline: &ModelRef, candidate: &ModelRef) -> bool {
+    baseline == candidate
 }
 
 /// The baseline's and the candidate's engines.
@@ -79,17 +116,17 @@ impl Engine for Shared {
     }
     fn loglik(
         &mut self,
-        r: &[crate::engine::LoglikRequest],
-    ) -> Result<Vec<Vec<crate::engine::ContinuationScore>>, EngineError> {
+        r: &[engine::LoglikRequest],
+    ) -> Result<Vec<Vec<engine::ContinuationScore>>, EngineError> {
         self.lock().loglik(r)
     }
     fn generate(
         &mut self,
-        r: &[crate::engine::GenerateRequest],
-    ) -> Result<Vec<crate::engine::Generation>, EngineError> {
+        r: &[engine::GenerateRequest],
+    ) -> Result<Vec<engine::Generation>, EngineError> {
         self.lock().generate(r)
     }
-    fn usage(&self) -> crate::engine::TokenUsage {
+    fn usage(&self) -> engine::TokenUsage {
         self.lock().usage()
     }
 }

@@ -1,13 +1,13 @@
 //! Model work: every selected case through one variant's engine, in batches,
 //! then scored. Nothing here decides pass or fail.
 
-use crate::engine::fake::AnswerKey;
-use crate::engine::{Engine, EngineError, GenerateRequest, LoglikRequest, Message, Prompt};
+use crate::engine::{
+    Engine, EngineError, Expected, GenerateRequest, LoglikRequest, Message, ModelRef, Prompt,
+};
 use crate::prompt::{Condition, SuitePlan, Templates};
 use crate::score::{self, Outcome};
-use crate::spec::{Scoring, Suite};
+use crate::spec::{Item, Scoring, Suite};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// Requests per engine call: the engine packs and shares prefixes within a call, so
 /// larger calls waste less (200 TruthfulQA items in one call instead of 128 + 72:
@@ -18,10 +18,12 @@ pub const BATCH: usize = 256;
 pub type Outcomes = BTreeMap<String, BTreeMap<Condition, Vec<Outcome>>>;
 
 /// A model error while running, with the model and suite it came from.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{model} (suite {suite}): {error}")]
 pub struct WorkError {
     pub model: String,
     pub suite: String,
+    #[source]
     pub error: EngineError,
 }
 
@@ -30,20 +32,38 @@ pub trait JudgeSource {
     fn judge(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError>;
 }
 
-/// Judges opened through [`super::models::open_model`].
-pub struct OpenJudges {
-    pub key: Arc<AnswerKey>,
+/// Judges opened through a run's engine factory, each once.
+pub struct OpenJudges<'f> {
+    pub factory: &'f dyn super::MakeEngine,
     pub open: BTreeMap<String, Box<dyn Engine>>,
 }
 
-impl JudgeSource for OpenJudges {
+impl<'f> OpenJudges<'f> {
+    pub fn new(factory: &'f dyn super::MakeEngine) -> Self {
+        OpenJudges {
+            factory,
+            open: BTreeMap::new(),
+        }
+    }
+}
+
+impl JudgeSource for OpenJudges<'_> {
     fn judge(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError> {
         if !self.open.contains_key(model) {
-            let e = super::models::open_model(model, &self.key)?;
+            let e = self.factory.make(&ModelRef::parse(model)?, &mut |_| {})?;
             self.open.insert(model.to_string(), e);
         }
         Ok(self.open.get_mut(model).expect("inserted").as_mut())
     }
+}
+
+/// What the spec accepts for an item, sent along with its requests.
+fn expected(item: &Item) -> Option<Expected> {
+    Some(Expected {
+        question: item.question.clone(),
+        correct: item.correct.clone(),
+        incorrect: item.incorrect.clone(),
+    })
 }
 
 /// Told how far a variant's model work has got. Printing it is the report
@@ -132,6 +152,7 @@ fn variant_work(
                         let reqs: Vec<LoglikRequest> = chunk
                             .iter()
                             .map(|c| LoglikRequest {
+                                expected: expected(&suite.items[c.item]),
                                 prompt: c.prompt(persona),
                                 continuations: c
                                     .options
@@ -149,6 +170,7 @@ fn variant_work(
                         let reqs: Vec<GenerateRequest> = chunk
                             .iter()
                             .map(|c| GenerateRequest {
+                                expected: expected(&suite.items[c.item]),
                                 prompt: c.prompt(persona),
                                 max_tokens: cfg.max_tokens,
                                 stop: cfg.stop.clone(),
@@ -167,6 +189,7 @@ fn variant_work(
                         let reqs: Vec<GenerateRequest> = chunk
                             .iter()
                             .map(|c| GenerateRequest {
+                                expected: expected(&suite.items[c.item]),
                                 prompt: c.prompt(persona),
                                 max_tokens: generate.max_tokens,
                                 stop: generate.stop.clone(),
@@ -183,6 +206,7 @@ fn variant_work(
                                 )
                                 .map_err(|e| err(model, EngineError::Request(format!("judge template `{}`: {}", e.name, e.error))))?;
                             jreqs.push(LoglikRequest {
+                                expected: expected(item),
                                 prompt: Prompt::Chat(vec![Message::new("user", text)]),
                                 continuations: score::JUDGE_CONTINUATIONS
                                     .iter()
@@ -203,15 +227,4 @@ fn variant_work(
         }
     }
     Ok(out)
-}
-
-/// The answer key a fake model answers from: every loaded item.
-pub fn answer_key(suites: &[Suite]) -> Arc<AnswerKey> {
-    let mut key = AnswerKey::default();
-    for s in suites {
-        for it in &s.items {
-            key.add(&it.question, &it.correct, &it.incorrect);
-        }
-    }
-    Arc::new(key)
 }

@@ -111,10 +111,7 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 }
 
 fn store_error(e: StoreError) -> EngineError {
-    EngineError::BadModel {
-        path: e.path,
-        message: e.message,
-    }
+    EngineError::Backend(Box::new(e))
 }
 
 impl Engine for CachedEngine<'_> {

@@ -28,19 +28,12 @@ pub const FILE_NAME: &str = "store.sqlite";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A store error, with the store's path.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("run store {}: {message}", path.display())]
 pub struct StoreError {
     pub path: PathBuf,
     pub message: String,
 }
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "run store {}: {}", self.path.display(), self.message)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 /// The default store path: `$CANDOR_HOME/store.sqlite`.
 pub fn default_path() -> PathBuf {

@@ -1,7 +1,7 @@
 //! `candor bench`: engine throughput for each weight format, one process per format
 //! so that peak memory is measured per format.
 
-use crate::engine::{self, bench, EngineOptions};
+use crate::engine::{self, bench, EngineOptions, ModelRef};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -79,7 +79,9 @@ pub fn run(a: &BenchArgs) -> ExitCode {
         ..Default::default()
     };
     let t = Instant::now();
-    let mut m = match engine::open(&models[0], &opts, &mut |s| eprintln!("{s}")) {
+    let opened = ModelRef::parse(&models[0])
+        .and_then(|m| engine::open_onnx(&m, &opts, &mut |s| eprintln!("{s}")));
+    let mut m = match opened {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");

@@ -2,14 +2,24 @@
 //! renders from it, and `results.json` is it, serialised (schema in
 //! `docs/results-schema.md`), so `candor report` re-renders without a model.
 
+use super::trials::Flip;
 use crate::engine::Prompt;
-use crate::run::trials::Flip;
 use crate::score::Verdict;
 use crate::stats::Interval;
 use serde::{Deserialize, Serialize};
 
 /// The version of the `results.json` schema. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// A `results.json` that candor cannot read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResultsError {
+    #[error("not a candor results.json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("schema version {found} (this candor reads {SCHEMA_VERSION})")]
+    Version { found: u32 },
+}
 
 /// One run's results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,19 +220,18 @@ pub struct Sample {
 
 impl RunResults {
     /// Parses `results.json`, checking the schema version.
-    pub fn from_json(text: &str) -> Result<RunResults, String> {
+    pub fn from_json(text: &str) -> Result<RunResults, ResultsError> {
         #[derive(Deserialize)]
         struct Version {
             schema_version: u32,
         }
-        let v: Version = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let v: Version = serde_json::from_str(text)?;
         if v.schema_version != SCHEMA_VERSION {
-            return Err(format!(
-                "schema version {} (this candor reads {SCHEMA_VERSION})",
-                v.schema_version
-            ));
+            return Err(ResultsError::Version {
+                found: v.schema_version,
+            });
         }
-        serde_json::from_str(text).map_err(|e| e.to_string())
+        Ok(serde_json::from_str(text)?)
     }
 
     /// Whether every gate passed.

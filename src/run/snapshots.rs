@@ -3,7 +3,7 @@
 //! `cargo insta review`. insta's own rules decide what is written
 //! (`INSTA_UPDATE`; nothing is written on CI).
 
-use crate::report::results::RunResults;
+use super::results::RunResults;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -28,13 +28,18 @@ pub fn texts(
     out
 }
 
+/// A condition's answers that differ from their snapshot (the trial's failure message).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Mismatch(pub String);
+
 /// Compares each text with its snapshot in `dir`; the name of the trial it belongs to and
 /// whether it matched.
 pub fn check(
     results: &RunResults,
     suites: &[String],
     dir: &Path,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), Mismatch>)> {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(&dir);
@@ -54,10 +59,10 @@ pub fn check(
         out.push((
             trial,
             r.map_err(|_| {
-                format!(
+                Mismatch(format!(
                     "answers differ from snapshots/{name}.snap (or it does not exist yet): review with `cargo insta review`, \
                      or accept with INSTA_UPDATE=always"
-                )
+                ))
             }),
         ));
     }

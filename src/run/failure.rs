@@ -1,6 +1,6 @@
 //! The failure message of a trial: headline, threshold, table, flipped items.
 
-use crate::run::trials::TrialResult;
+use super::trials::TrialResult;
 use crate::spec::Correction;
 use crate::stats::Interval;
 

@@ -1,6 +1,6 @@
 //! `candor model`: a model's view of one prompt.
 
-use crate::engine::{self, Engine, EngineOptions, GenerateRequest, Message, Prompt};
+use crate::engine::{self, Engine, EngineOptions, GenerateRequest, Message, ModelRef, Prompt};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -56,7 +56,7 @@ fn run_inner(a: &ModelArgs) -> Result<(), engine::EngineError> {
     if let Some(t) = a.threads {
         opts.threads = t;
     }
-    let mut m = engine::open(&a.dir, &opts, &mut |s| eprintln!("{s}"))?;
+    let mut m = engine::open_onnx(&ModelRef::parse(&a.dir)?, &opts, &mut |s| eprintln!("{s}"))?;
     let prompt = if a.chat || a.system.is_some() {
         let mut msgs = vec![];
         if let Some(s) = &a.system {
@@ -83,6 +83,7 @@ fn run_inner(a: &ModelArgs) -> Result<(), engine::EngineError> {
     let gen = match a.generate {
         Some(n) => Some(
             m.generate(&[GenerateRequest {
+                expected: None,
                 prompt: prompt.clone(),
                 max_tokens: n,
                 stop: vec![],

@@ -1,0 +1,114 @@
+//! [`ModelRef`]: a model argument, parsed once.
+
+use super::fake::FakeSpec;
+use super::EngineError;
+use crate::import::WeightFormat;
+use std::path::PathBuf;
+
+/// What `--baseline`, `--candidate`, `candor.yaml` and a judge's `model:` name.
+///
+/// | written as | means |
+/// |---|---|
+/// | `default`, `default:f32`, `default:q4`, `default:q4-fast` | SmolLM2-135M-Instruct, provisioned into the cache |
+/// | `fake:LABEL?key=value&...` | a deterministic stand-in for tests ([`super::fake`]) |
+/// | `PATH.yaml` / `PATH.yml` | a model file (reserved for served models and adapters) |
+/// | anything else | a model directory |
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ModelRef {
+    Default(WeightFormat),
+    Fake(FakeSpec),
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+impl ModelRef {
+    /// Parses a model argument. Only `fake:` parameters can be wrong here;
+    /// paths are checked when the model is opened.
+    pub fn parse(text: &str) -> Result<ModelRef, EngineError> {
+        if let Some(weights) = text.strip_prefix("default") {
+            let format = match weights {
+                "" | ":f32" => Some(WeightFormat::F32),
+                ":q4" => Some(WeightFormat::Q4),
+                ":q4-fast" => Some(WeightFormat::Q4Fast),
+                _ if weights.starts_with(':') => {
+                    return Err(EngineError::BadReference {
+                        reference: text.into(),
+                        message: format!(
+                            "unknown weights `{}` (expected default, default:f32, default:q4 or default:q4-fast)",
+                            &weights[1..]
+                        ),
+                    })
+                }
+                // `defaults/`, `default-model`: a directory.
+                _ => None,
+            };
+            if let Some(f) = format {
+                return Ok(ModelRef::Default(f));
+            }
+        }
+        if text.starts_with("fake:") {
+            return FakeSpec::parse(text).map(ModelRef::Fake);
+        }
+        let path = PathBuf::from(text);
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            return Ok(ModelRef::File(path));
+        }
+        Ok(ModelRef::Dir(path))
+    }
+}
+
+impl std::fmt::Display for ModelRef {
+    /// The reference as it would be written on the command line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelRef::Default(WeightFormat::F32) => f.write_str("default"),
+            ModelRef::Default(w) => write!(f, "default:{}", crate::import::format_name(*w)),
+            ModelRef::Fake(spec) => f.write_str(&spec.text),
+            ModelRef::File(p) | ModelRef::Dir(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for ModelRef {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ModelRef::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_kind_and_prints_it_back() {
+        for (text, kind) in [
+            ("default", "Default"),
+            ("default:q4-fast", "Default"),
+            ("fake:x?flip=0.1", "Fake"),
+            ("models/judge.yaml", "File"),
+            ("models/v2", "Dir"),
+            ("default-model", "Dir"),
+        ] {
+            let m = ModelRef::parse(text).unwrap();
+            assert!(format!("{m:?}").starts_with(kind), "{text}: {m:?}");
+            assert_eq!(m.to_string(), text);
+        }
+        assert_eq!(
+            ModelRef::parse("default:f32").unwrap().to_string(),
+            "default"
+        );
+    }
+
+    #[test]
+    fn bad_references_say_what_was_expected() {
+        let e = ModelRef::parse("default:q8").unwrap_err().to_string();
+        assert!(e.contains("default:q4-fast"), "{e}");
+        let e = ModelRef::parse("fake:x?flip=3").unwrap_err().to_string();
+        assert!(e.contains("rate in [0, 1]"), "{e}");
+    }
+}
