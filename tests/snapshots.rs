@@ -127,3 +127,51 @@ fn answers_are_snapshotted_and_a_change_fails_its_trial() {
         "{names:?}"
     );
 }
+
+#[test]
+fn answers_trials_are_listed_and_selected_exactly() {
+    let p = project();
+    let bin = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_candor"));
+        c.current_dir(p.path())
+            .env_remove("CI")
+            .env("INSTA_UPDATE", "always")
+            .env("NO_COLOR", "1")
+            .args([
+                "--full",
+                "--no-cache",
+                "--baseline",
+                "fake:base?flip=0.1",
+                "--candidate",
+                "fake:base?flip=0.1",
+            ]);
+        c
+    };
+    let out = bin().arg("--list").output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains("snap::none::none::answers: test"),
+        "{listed}"
+    );
+    // `--exact` on the listed name runs exactly that trial, and it ran.
+    let out = bin()
+        .args(["--exact", "snap::none::none::answers"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(status(&text, "snap::none::none::answers"), "ok", "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+    assert!(p.path().join("snapshots/snap__none__none.snap").is_file());
+    // A filter that selects nothing is an error, not a green run.
+    let out = bin()
+        .args(["--exact", "snap::none::none::answer"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no trial matches `snap::none::none::answer` exactly"),
+        "{err}"
+    );
+}
