@@ -32,8 +32,24 @@ pub enum WeightFormat {
 
 /// An import that failed: the file, and what in it was not what candor expects.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ImportError(pub String);
+#[non_exhaustive]
+pub enum ImportError {
+    /// The file is not a GGUF file candor can read.
+    #[error(transparent)]
+    Gguf(#[from] gguf::GgufError),
+    /// The file reads, but the model in it is not one candor can build.
+    #[error("{}: {message}", path.display())]
+    Model {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    /// The output could not be written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
 
 /// Imports `gguf_path` into `out_dir`. `progress` receives one line per stage.
 pub fn import_gguf(
@@ -42,9 +58,12 @@ pub fn import_gguf(
     format: WeightFormat,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ImportError> {
-    let e = |m: String| ImportError(format!("{}: {m}", gguf_path.display()));
+    let e = |message: String| ImportError::Model {
+        path: gguf_path.to_path_buf(),
+        message,
+    };
     progress("reading GGUF");
-    let g = Gguf::open(gguf_path).map_err(|x| ImportError(x.to_string()))?;
+    let g = Gguf::open(gguf_path)?;
     let arch = g
         .get("general.architecture")
         .and_then(Value::as_str)
@@ -68,9 +87,11 @@ pub fn import_gguf(
     let tok = tokenizer::tokenizer_json(&g).map_err(e)?;
     progress(&format!("converting weights ({})", format_name(format)));
     let weights = weights(&g, &cfg, format).map_err(e)?;
-    std::fs::create_dir_all(out_dir)
-        .map_err(|x| ImportError(format!("{}: {x}", out_dir.display())))?;
-    let io = |x: std::io::Error| ImportError(format!("{}: {x}", out_dir.display()));
+    let io = |source: std::io::Error| ImportError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(out_dir).map_err(io)?;
     progress("writing ONNX graph");
     let accuracy = if format == WeightFormat::Q4Fast {
         Accuracy::Int8
@@ -173,7 +194,33 @@ fn config(g: &Gguf) -> Result<LlamaConfig, String> {
             .and_then(Value::as_u64)
             .unwrap_or(2) as u32,
     };
-    if hidden % heads != 0 || heads % cfg.num_key_value_heads != 0 {
+    for (what, v) in [
+        ("llama.embedding_length", cfg.hidden_size),
+        ("llama.feed_forward_length", cfg.intermediate_size),
+        ("llama.block_count", cfg.num_hidden_layers),
+        ("llama.attention.head_count", cfg.num_attention_heads),
+        ("llama.attention.head_count_kv", cfg.num_key_value_heads),
+        ("the vocabulary size", cfg.vocab_size),
+    ] {
+        if v == 0 {
+            return Err(format!("{what} is 0: expected a positive number"));
+        }
+    }
+    for (what, id) in [("bos", cfg.bos_token_id), ("eos", cfg.eos_token_id)] {
+        if id as usize >= cfg.vocab_size {
+            return Err(format!(
+                "tokenizer.ggml.{what}_token_id {id} is outside the vocabulary of {}",
+                cfg.vocab_size
+            ));
+        }
+    }
+    if !cfg.rms_norm_eps.is_finite() || !cfg.rope_theta.is_finite() || cfg.rope_theta <= 0.0 {
+        return Err(format!(
+            "llama.rope.freq_base {} / llama.attention.layer_norm_rms_epsilon {}: expected finite positive numbers",
+            cfg.rope_theta, cfg.rms_norm_eps
+        ));
+    }
+    if hidden % heads != 0 || heads % cfg.num_key_value_heads != 0 || cfg.head_dim() % 2 != 0 {
         return Err(format!(
             "inconsistent heads: hidden {hidden}, heads {heads}, kv heads {}",
             cfg.num_key_value_heads
@@ -219,6 +266,7 @@ fn linear(g: &Gguf, t: &TensorInfo, format: WeightFormat, perm_heads: Option<usi
         && matches!(t.kind, GgmlType::Q4_0 | GgmlType::Q4_1)
         && inp % 32 == 0;
     if keep_q4 {
+        // `keep_q4` holds only for Q4_0/Q4_1 tensors, which repack_q4 takes.
         let b = gguf::repack_q4(t.kind, g.raw(t)).expect("Q4 type");
         let (packed, scales, offset) = match &perm {
             None => (b.packed, b.scales, b.offsets),
@@ -261,33 +309,62 @@ fn q8_linear(g: &Gguf, t: &TensorInfo) -> Linear {
     }
 }
 
-fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWeights, String> {
-    let t = |n: &str| g.tensor(n);
-    let vec = |n: &str| -> Result<Vec<f32>, String> { Ok(g.dequantize(t(n)?)) };
-    let embed_t = t("token_embd.weight")?;
-    if embed_t.rows_cols() != (cfg.vocab_size, cfg.hidden_size) {
+/// A tensor of the expected shape: `[cols]` for a vector (`rows` = 1 and one
+/// dimension), `[cols, rows]` in GGUF order for a matrix.
+fn shaped<'g>(g: &'g Gguf, name: &str, rows: usize, cols: usize) -> Result<&'g TensorInfo, String> {
+    let t = g.tensor(name)?;
+    let want: Vec<u64> = if rows == 1 {
+        vec![cols as u64]
+    } else {
+        vec![cols as u64, rows as u64]
+    };
+    if t.dims != want {
         return Err(format!(
-            "token_embd.weight has shape {:?}, expected [{}, {}]",
-            embed_t.dims, cfg.hidden_size, cfg.vocab_size
+            "tensor {name} has dimensions {:?}, expected {want:?}",
+            t.dims
         ));
     }
+    Ok(t)
+}
+
+fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWeights, String> {
+    let (hidden, inter, hd) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
+    let (q_rows, kv_rows) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
+    let vec = |n: &str| -> Result<Vec<f32>, String> { Ok(g.dequantize(shaped(g, n, 1, hidden)?)) };
+    let embed_t = shaped(g, "token_embd.weight", cfg.vocab_size, hidden)?;
     let mut layers = vec![];
     for l in 0..cfg.num_hidden_layers {
         let n = |s: &str| format!("blk.{l}.{s}.weight");
+        let m = |s: &str, rows, cols| shaped(g, &n(s), rows, cols);
         layers.push(LayerWeights {
             attn_norm: vec(&n("attn_norm"))?,
-            q: linear(g, t(&n("attn_q"))?, format, Some(cfg.num_attention_heads)),
-            k: linear(g, t(&n("attn_k"))?, format, Some(cfg.num_key_value_heads)),
-            v: linear(g, t(&n("attn_v"))?, format, None),
-            o: linear(g, t(&n("attn_output"))?, format, None),
+            q: linear(
+                g,
+                m("attn_q", q_rows, hidden)?,
+                format,
+                Some(cfg.num_attention_heads),
+            ),
+            k: linear(
+                g,
+                m("attn_k", kv_rows, hidden)?,
+                format,
+                Some(cfg.num_key_value_heads),
+            ),
+            v: linear(g, m("attn_v", kv_rows, hidden)?, format, None),
+            o: linear(g, m("attn_output", hidden, q_rows)?, format, None),
             ffn_norm: vec(&n("ffn_norm"))?,
-            gate: linear(g, t(&n("ffn_gate"))?, format, None),
-            up: linear(g, t(&n("ffn_up"))?, format, None),
-            down: linear(g, t(&n("ffn_down"))?, format, None),
+            gate: linear(g, m("ffn_gate", inter, hidden)?, format, None),
+            up: linear(g, m("ffn_up", inter, hidden)?, format, None),
+            down: linear(g, m("ffn_down", hidden, inter)?, format, None),
         });
     }
     let lm_head = match g.tensors.get("output.weight") {
-        Some(o) => Some(linear(g, o, format, None)),
+        Some(_) => Some(linear(
+            g,
+            shaped(g, "output.weight", cfg.vocab_size, hidden)?,
+            format,
+            None,
+        )),
         // Tied: q4-fast reads the 8-bit embedding blocks for the output projection (a quarter
         // of the float32 bytes per generated token); the other formats multiply by the floats.
         None if format == WeightFormat::Q4Fast && embed_t.kind == GgmlType::Q8_0 => {
