@@ -132,7 +132,7 @@ fn tiny_gguf() -> (Vec<u8>, Layout) {
         offset += (dims.iter().product::<u64>() * 4).next_multiple_of(32);
     }
     w.layout.header_end = w.b.len();
-    while w.b.len() % 32 != 0 {
+    while !w.b.len().is_multiple_of(32) {
         w.b.push(0);
     }
     let mut x = 0.5f32;
@@ -142,7 +142,7 @@ fn tiny_gguf() -> (Vec<u8>, Layout) {
             x = (x * 3.7 + 0.11) % 1.0;
             w.b.extend((x - 0.5).to_le_bytes());
         }
-        while w.b.len() % 32 != 0 {
+        while !w.b.len().is_multiple_of(32) {
             w.b.push(0);
         }
     }
