@@ -29,6 +29,9 @@ enum Command {
         specs: Vec<String>,
         #[arg(long)]
         limit: Option<usize>,
+        /// Let specs read data files outside their project (absolute paths, `..`).
+        #[arg(long)]
+        allow_outside_data: bool,
     },
     /// Import a Llama-architecture GGUF file into an ONNX model directory.
     ImportGguf {
@@ -107,6 +110,10 @@ struct RunArgs {
     /// Use no run store: run every request on the models, store nothing.
     #[arg(long, conflicts_with = "store")]
     no_cache: bool,
+    /// Let specs read data files outside their project (absolute paths, `..`):
+    /// off by default, so a contributed probe cannot put a private file into prompts.
+    #[arg(long)]
+    allow_outside_data: bool,
     /// libtest arguments: a filter, --list, --exact, --skip, --format json, ...
     #[command(flatten)]
     libtest: libtest_mimic::Arguments,
@@ -202,7 +209,12 @@ fn main() -> ExitCode {
             };
             cli::store(&path, job)
         }
-        Some(Command::Check { specs, limit }) => {
+        Some(Command::Check {
+            specs,
+            limit,
+            allow_outside_data,
+        }) => {
+            candor::spec::data::allow_outside_data(allow_outside_data);
             let specs = if specs.is_empty() {
                 default_specs()
             } else {
@@ -212,6 +224,7 @@ fn main() -> ExitCode {
         }
         None => {
             let a = cli.run;
+            candor::spec::data::allow_outside_data(a.allow_outside_data);
             let base_cfg = config.baseline.clone();
             let cand_cfg = config.candidate.clone();
             let model = |arg: Option<String>, cfg: Option<String>| {

@@ -28,13 +28,17 @@ fn rendered(file: &str) -> String {
 }
 
 macro_rules! bad {
-    ($($name:ident),* $(,)?) => {$(
-        #[test]
-        fn $name() {
-            let file = concat!(stringify!($name), ".yaml");
-            insta::assert_snapshot!(stringify!($name), rendered(file));
-        }
-    )*};
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let file = concat!(stringify!($name), ".yaml");
+                insta::assert_snapshot!(stringify!($name), rendered(file));
+            }
+        )*
+        /// The fixtures that have a snapshot test.
+        const TESTED: &[&str] = &[$(stringify!($name)),*];
+    };
 }
 
 bad!(
@@ -62,7 +66,73 @@ bad!(
     raw_and_answer_prefix,
     raw_template_syntax,
     raw_template_undefined,
+    data_outside_project,
+    data_absolute_path,
+    context_typo,
 );
+
+fn names_in(dir: &str, prefix: &str, suffix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            f.strip_prefix(prefix)?
+                .strip_suffix(suffix)
+                .map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_fixture_has_a_test_and_every_snapshot_a_fixture() {
+    let mut tested: Vec<String> = TESTED.iter().map(|s| s.to_string()).collect();
+    tested.sort();
+    assert_eq!(names_in("tests/fixtures/bad", "", ".yaml"), tested);
+    assert_eq!(
+        names_in("tests/snapshots", "bad_specs__", ".snap"),
+        tested,
+        "a snapshot without a fixture, or a fixture without a snapshot"
+    );
+}
+
+/// Every diagnostic points at the offending token: none at the start of a
+/// file unless the token is there, and none with an empty caret.
+#[test]
+fn no_diagnostic_falls_back_to_the_start_of_the_file() {
+    for name in TESTED {
+        let path = format!("tests/fixtures/bad/{name}.yaml");
+        let diags = candor::run::prepare(
+            std::slice::from_ref(&path),
+            PathBuf::from(TEMPLATES),
+            None,
+            0,
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{name}: loaded"));
+        for d in diags {
+            assert!(d.len > 0, "{name}: an empty caret: {d}");
+            if (d.line, d.column) == (1, 1) {
+                let text = d.source.as_deref().unwrap_or("");
+                let token = &text[..d.len.min(text.len())];
+                assert!(
+                    !token.trim().is_empty() && !token.ends_with(':'),
+                    "{name}: a diagnostic at 1:1 that is not about the token there: {d}"
+                );
+            }
+        }
+    }
+    // And nothing in the code searches the text or falls back to 1:1.
+    for file in ["src/spec/mod.rs", "src/spec/data.rs", "src/prompt/mod.rs"] {
+        let code = std::fs::read_to_string(file).unwrap();
+        assert!(
+            !code.contains("unwrap_or((0, 1))") && !code.contains("locate("),
+            "{file} searches for locations again"
+        );
+    }
+}
 
 #[test]
 fn every_fixture_is_covered_and_all_errors_are_reported_together() {

@@ -189,3 +189,21 @@ fn check_lists_conditions_and_detectable_effects() {
     let (code, _, _) = candor(&["check", "bad/empty_items.yaml"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn data_outside_the_project_needs_an_explicit_flag() {
+    let spec = "bad/data_absolute_path.yaml";
+    let (code, _, err) = candor(&["check", spec]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is absolute: data files must be inside the project"),
+        "{err}"
+    );
+    let (code, _, err) = candor(&["check", spec, "--allow-outside-data"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("inside the project"), "{err}");
+    assert!(
+        err.contains("cannot tell the format of data file `/etc/hostname`"),
+        "{err}"
+    );
+}

@@ -220,7 +220,10 @@ fn config(g: &Gguf) -> Result<LlamaConfig, String> {
             cfg.rope_theta, cfg.rms_norm_eps
         ));
     }
-    if hidden % heads != 0 || heads % cfg.num_key_value_heads != 0 || !cfg.head_dim().is_multiple_of(2) {
+    if hidden % heads != 0
+        || heads % cfg.num_key_value_heads != 0
+        || !cfg.head_dim().is_multiple_of(2)
+    {
         return Err(format!(
             "inconsistent heads: hidden {hidden}, heads {heads}, kv heads {}",
             cfg.num_key_value_heads

@@ -125,30 +125,60 @@ pub fn conditions(suite: &Suite) -> Vec<Condition> {
 /// Checks that every template a suite needs exists; errors point at the spec.
 pub fn check_templates(suite: &Suite, templates: &Templates) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
-    let mut need: Vec<(&str, String, &str)> = Vec::new();
-    for c in &suite.contexts {
-        need.push(("contexts", format!("contexts/{c}.j2"), c));
+    // (the node naming it, the template file, the name, its kind)
+    let mut need: Vec<(String, String, &str, &str)> = Vec::new();
+    for (j, c) in suite.contexts.iter().enumerate() {
+        need.push((
+            format!("contexts.{j}"),
+            format!("contexts/{c}.j2"),
+            c,
+            "contexts",
+        ));
     }
-    for b in &suite.beliefs {
-        need.push(("beliefs", format!("beliefs/{b}.j2"), b));
+    for (j, b) in suite.beliefs.iter().enumerate() {
+        need.push((
+            format!("beliefs.{j}"),
+            format!("beliefs/{b}.j2"),
+            b,
+            "beliefs",
+        ));
     }
     if let Scoring::Judge { template, .. } = &suite.scoring {
-        need.push(("template", template.clone(), template));
+        need.push((
+            "scoring.judge.template".into(),
+            template.clone(),
+            template,
+            "template",
+        ));
     }
-    for (key, file, name) in need {
+    for (node, file, name, kind) in need {
         if !templates.exists(&file) {
-            let (o, l) = crate::spec::diag::locate(&suite.text, key, name).unwrap_or((0, 1));
-            let what = match key {
+            let what = match kind {
                 "contexts" => "context",
                 "beliefs" => "belief condition",
                 _ => "template",
             };
+            // A near miss among the templates that exist, as a hint.
+            let known: Vec<String> = std::fs::read_dir(templates.dir().join(kind))
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|f| f.strip_suffix(".j2"))
+                        .map(str::to_string)
+                })
+                .collect();
+            let hint = crate::spec::spans::did_you_mean(name, known.iter().map(String::as_str))
+                .map_or_else(String::new, |m| format!(" (did you mean `{m}`?)"));
+            let r = suite.spans.value(&node);
             errors.push(Diagnostic::at_offset(
                 &suite.path,
                 &suite.text,
-                o,
-                l,
-                format!("unknown {what} `{name}`"),
+                r.start,
+                r.len(),
+                format!("unknown {what} `{name}`{hint}"),
                 format!("expected a template at templates/{file}"),
             ));
         }
@@ -216,14 +246,12 @@ pub fn plan_suite(
                 (PromptFormat::Raw(_), Some(t)) => Frame::Raw(
                     t.render(minijinja::context! { user => &user, question => &item.question })
                         .map_err(|e| {
-                            let (o, l) = crate::spec::diag::key_offset(&suite.text, "raw")
-                                .map(|o| (o, 3))
-                                .unwrap_or((0, 1));
+                            let r = suite.spans.value("prompt.raw");
                             vec![Diagnostic::at_offset(
                                 &suite.path,
                                 &suite.text,
-                                o,
-                                l,
+                                r.start,
+                                r.len(),
                                 format!(
                                     "`prompt.raw` failed for {}: {e}",
                                     used_by(&cond, &item.id)

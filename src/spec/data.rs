@@ -3,11 +3,13 @@
 // Diagnostics are large but only on the cold, failing path.
 #![allow(clippy::result_large_err)]
 
-use super::diag::{locate, Diagnostic};
+use super::diag::Diagnostic;
 use super::raw::{DataFormat, RawData};
+use super::spans::Spans;
 use super::yaml;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Looks a column/key up in one record.
 pub type Getter = Box<dyn Fn(&str) -> Option<Field>>;
@@ -132,11 +134,96 @@ fn object_record(line: usize, obj: serde_json::Map<String, Value>) -> Record {
     }
 }
 
+static ALLOW_OUTSIDE: AtomicBool = AtomicBool::new(false);
+
+/// Lets specs read data files outside their project (`--allow-outside-data`).
+/// Off by default: a contributed probe must not be able to read, say, a
+/// private key into prompts that may be sent to a server.
+pub fn allow_outside_data(allow: bool) {
+    ALLOW_OUTSIDE.store(allow, Ordering::Relaxed);
+}
+
+/// The directory a spec's data files must stay in: the spec's project (the
+/// nearest ancestor directory with a `candor.yaml`), else the spec's own directory.
+fn data_root(spec_path: &Path) -> PathBuf {
+    let dir = spec_path.parent().unwrap_or(Path::new(""));
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    dir.ancestors()
+        .find(|d| d.join("candor.yaml").is_file())
+        .unwrap_or(&dir)
+        .to_path_buf()
+}
+
+/// Why `data` (as the spec names it, joined to the spec's directory) leaves
+/// the spec's project, if it does. Symbolic links are followed when the file
+/// exists, so a link cannot lead outside either.
+fn outside_project(spec_path: &Path, named: &str, joined: &Path) -> Option<String> {
+    if ALLOW_OUTSIDE.load(Ordering::Relaxed) {
+        return None;
+    }
+    let root = data_root(spec_path);
+    // Shown relative to the working directory, as spec paths are.
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| root.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .map_or_else(
+            || root.display().to_string(),
+            |r| {
+                if r.as_os_str().is_empty() {
+                    ".".into()
+                } else {
+                    r.display().to_string()
+                }
+            },
+        );
+    if Path::new(named).is_absolute() {
+        return Some(format!(
+            "data path `{named}` is absolute: data files must be inside the project ({shown})"
+        ));
+    }
+    let lexical = normalize(&std::path::absolute(joined).unwrap_or_else(|_| joined.to_path_buf()));
+    let real = std::fs::canonicalize(joined).ok();
+    let real_root = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let inside =
+        lexical.starts_with(&root) && real.as_ref().is_none_or(|r| r.starts_with(&real_root));
+    (!inside).then(|| format!("data path `{named}` leads outside the project ({shown})"))
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Reads a data file named in a spec. Errors point into the spec (file missing)
 /// or into the data file (bad content).
-pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile, Diagnostic> {
+pub fn read(
+    spec_path: &Path,
+    spec_src: &str,
+    spans: &Spans,
+    raw: &RawData,
+) -> Result<DataFile, Diagnostic> {
     let dir = spec_path.parent().unwrap_or(Path::new(""));
     let path = dir.join(&raw.path);
+    let at_path = |message: String, label: &str| {
+        let r = spans.value("data.path");
+        Diagnostic::at_offset(spec_path, spec_src, r.start, r.len(), message, label)
+    };
+    if let Some(why) = outside_project(spec_path, &raw.path, &path) {
+        return Err(at_path(
+            why,
+            "expected a path inside the project, relative to this spec (or run with --allow-outside-data)",
+        ));
+    }
     let format = match raw.format {
         Some(f) => f,
         None => match path.extension().and_then(|e| e.to_str()) {
@@ -144,12 +231,7 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
             Some("csv") => DataFormat::Csv,
             Some("yaml") | Some("yml") => DataFormat::Yaml,
             _ => {
-                let (o, l) = locate(spec_src, "path", &raw.path).unwrap_or((0, 1));
-                return Err(Diagnostic::at_offset(
-                    spec_path,
-                    spec_src,
-                    o,
-                    l,
+                return Err(at_path(
                     format!("cannot tell the format of data file `{}`", raw.path),
                     "expected a .jsonl, .csv or .yaml file, or a `format:` key",
                 ));
@@ -159,12 +241,7 @@ pub fn read(spec_path: &Path, spec_src: &str, raw: &RawData) -> Result<DataFile,
     let source = match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(e) => {
-            let (o, l) = locate(spec_src, "path", &raw.path).unwrap_or((0, 1));
-            return Err(Diagnostic::at_offset(
-                spec_path,
-                spec_src,
-                o,
-                l,
+            return Err(at_path(
                 format!(
                     "cannot read data file `{}`: {}",
                     path.display(),

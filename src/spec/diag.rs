@@ -100,81 +100,9 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// Finds where a value sits in YAML source: the first whole-word occurrence of
-/// `value` after the first line that has `key:` (or anywhere, if there is no
-/// such key). Returns (byte offset, length).
-pub fn locate(source: &str, key: &str, value: &str) -> Option<(usize, usize)> {
-    let start = key_offset(source, key).unwrap_or(0);
-    find_word(source, start, value)
-        .or_else(|| find_word(source, 0, value))
-        .map(|o| (o, value.len()))
-}
-
-/// Byte offset of the n-th (0-based) whole-word occurrence of `value` after `key:`.
-pub fn locate_nth(source: &str, key: &str, value: &str, n: usize) -> Option<(usize, usize)> {
-    let mut from = key_offset(source, key).unwrap_or(0);
-    let mut found = None;
-    for _ in 0..=n {
-        let o = find_word(source, from, value)?;
-        found = Some(o);
-        from = o + value.len().max(1);
-    }
-    found.map(|o| (o, value.len()))
-}
-
-/// Byte offset of the key itself (`key:` at the start of a line, after indentation or `- `).
-pub fn key_offset(source: &str, key: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in source.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let trimmed = trimmed.strip_prefix("- ").unwrap_or(trimmed).trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key) {
-            if rest.trim_start().starts_with(':') {
-                return Some(offset + (line.len() - trimmed.len()));
-            }
-        }
-        offset += line.len();
-    }
-    None
-}
-
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '-' || c == '.' || c == '/'
-}
-
-fn find_word(source: &str, from: usize, value: &str) -> Option<usize> {
-    if value.is_empty() {
-        return None;
-    }
-    let mut start = from;
-    while let Some(i) = source.get(start..)?.find(value) {
-        let at = start + i;
-        let before_ok = source[..at].chars().next_back().is_none_or(|c| !is_word(c));
-        let after_ok = source[at + value.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !is_word(c));
-        if before_ok && after_ok {
-            return Some(at);
-        }
-        start = at + value.len();
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locates_values_after_their_key() {
-        let src = "name: none\ncontexts: [none, sadnes]\n";
-        let (o, l) = locate(src, "contexts", "none").unwrap();
-        assert_eq!(&src[o..o + l], "none");
-        assert_eq!(o, 22);
-        let (o, _) = locate(src, "contexts", "sadnes").unwrap();
-        assert_eq!(&src[o..o + 6], "sadnes");
-    }
 
     #[test]
     fn positions_are_one_based() {

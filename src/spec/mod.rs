@@ -7,13 +7,14 @@ pub mod config;
 pub mod data;
 pub mod diag;
 pub mod raw;
+pub mod spans;
 pub mod yaml;
 
 pub use diag::Diagnostic;
 pub use raw::{DecideBy, MatchMode, OptionSet, RefusalPolicy};
 
-use diag::{key_offset, locate, locate_nth};
 use raw::*;
+use spans::{did_you_mean, Spans};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,8 @@ pub struct Suite {
     pub path: PathBuf,
     /// The spec file's text (for later diagnostics, e.g. template errors).
     pub text: String,
+    /// Where each of its keys and values is.
+    pub spans: Spans,
     pub items: Vec<Item>,
     pub scoring: Scoring,
     pub contexts: Vec<String>,
@@ -266,13 +269,13 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let mut families: BTreeMap<&str, (&Suite, Correction)> = BTreeMap::new();
     for s in &suites {
         if let Some(first) = seen.insert(&s.name, s) {
-            let (o, l) = locate(&s.text, "name", &s.name).unwrap_or((0, 1));
+            let r = s.spans.value("name");
             errors.push(
                 Diagnostic::at_offset(
                     &s.path,
                     &s.text,
-                    o,
-                    l,
+                    r.start,
+                    r.len(),
                     format!("duplicate suite name `{}`", s.name),
                     "expected a name no other spec uses",
                 )
@@ -281,15 +284,17 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
         }
         match families.get(s.family.as_str()) {
             Some((first, c)) if *c != s.correction => {
-                let (o, l) = key_offset(&s.text, "correction")
-                    .map(|o| (o, 10))
-                    .unwrap_or((0, 1));
+                // No `correction:` key means the default: point where it would go.
+                let r = match s.spans.get("correction") {
+                    Some(_) => s.spans.value("correction"),
+                    None => s.spans.missing(""),
+                };
                 errors.push(
                     Diagnostic::at_offset(
                         &s.path,
                         &s.text,
-                        o,
-                        l,
+                        r.start,
+                        r.len(),
                         format!("family `{}` declares two corrections", s.family),
                         "expected the same correction in every suite of a family",
                     )
@@ -313,37 +318,90 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
 pub fn load(path: &Path) -> Result<Suite, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![Diagnostic::file(path, format!("cannot read spec: {e}"))])?;
-    let raw = yaml::parse_suite(&text).map_err(|e| {
-        let len = text[e.index.min(text.len())..]
-            .chars()
-            .next()
-            .map_or(1, |c| c.len_utf8());
-        vec![Diagnostic::at_offset(
-            path,
-            &text,
-            e.index,
-            len,
-            "invalid spec",
-            e.message,
-        )]
-    })?;
-    validate(path, text, raw)
+    let spans = Spans::parse(&text);
+    let raw =
+        yaml::parse_suite(&text).map_err(|e| vec![yaml_diagnostic(path, &text, &spans, e)])?;
+    validate(path, text, spans, raw)
 }
 
-fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagnostic>> {
+/// A deserialiser error as a diagnostic at the node it is about: the value
+/// that failed to convert, the unknown key (with a suggestion), or where a
+/// missing key would go.
+fn yaml_diagnostic(path: &Path, text: &str, spans: &Spans, e: yaml::YamlError) -> Diagnostic {
+    let mut range = e.index.min(text.len())..e.index.min(text.len()) + 1;
+    let mut label = e.message.clone();
+    let node_at = |offset: usize| {
+        spans
+            .paths()
+            .filter(|(_, n)| n.value.start == offset)
+            .max_by_key(|(p, _)| p.len())
+            .map(|(p, _)| p.to_string())
+    };
+    if let Some(field) = between(&e.message, "missing field `", "`") {
+        // Reported at the mapping that lacks it: point after its last entry.
+        let owner = node_at(e.index).unwrap_or_default();
+        range = spans.missing(&owner);
+        label = format!("missing field `{field}`: expected `{field}:` in this mapping");
+    } else if let Some(field) = between(&e.message, "unknown field `", "`") {
+        if let Some(expected) = e.message.split("expected ").nth(1) {
+            let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            if let Some(m) = did_you_mean(field, names) {
+                label = format!("{label}; did you mean `{m}`?");
+            }
+        }
+        range = e.index.min(text.len())..(e.index + field.len()).min(text.len());
+    } else if e.index == 0 {
+        // Conversions of a top-level value (a name, a list of names) are reported
+        // at the document's start: find the value the message quotes.
+        if let Some(v) = between(&e.message, "`", "`") {
+            if let Some((_, n)) = spans
+                .paths()
+                .filter(|(_, n)| {
+                    text.get(n.value.clone())
+                        .is_some_and(|t| t.trim_matches(['"', '\'']) == v)
+                })
+                .min_by_key(|(_, n)| n.value.start)
+            {
+                range = n.value.clone();
+            }
+        }
+    }
+    Diagnostic::at_offset(
+        path,
+        text,
+        range.start,
+        range.len().max(1),
+        "invalid spec",
+        label,
+    )
+}
+
+/// The text between the first `open` and the next `close` after it.
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = s.find(open)? + open.len();
+    let len = s[start..].find(close)?;
+    Some(&s[start..start + len])
+}
+
+fn validate(
+    path: &Path,
+    text: String,
+    spans: Spans,
+    raw: RawSuite,
+) -> Result<Suite, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let at = |key: &str, value: &str, message: String, label: &str| {
-        let (o, l) = locate(&text, key, value)
-            .or_else(|| key_offset(&text, key).map(|o| (o, key.len())))
-            .unwrap_or((0, 1));
-        Diagnostic::at_offset(path, &text, o, l, message, label)
+    let diag = |r: std::ops::Range<usize>, message: String, label: &str| {
+        Diagnostic::at_offset(path, &text, r.start, r.len().max(1), message, label)
     };
-    let at_key = |key: &str, message: String, label: &str| {
-        let (o, l) = key_offset(&text, key)
-            .map(|o| (o, key.len()))
-            .unwrap_or((0, 1));
-        Diagnostic::at_offset(path, &text, o, l, message, label)
-    };
+    // A diagnostic at the value at `path` (see [`Spans`]).
+    let at = |node: &str, message: String, label: &str| diag(spans.value(node), message, label);
+    // A diagnostic at the key of the entry at `path`.
+    let at_key = |node: &str, message: String, label: &str| diag(spans.key(node), message, label);
+    // The scoring method's key, for paths below it.
+    let scoring_key = spans
+        .keys("scoring")
+        .first()
+        .map_or_else(|| "scoring".to_string(), |k| format!("scoring.{k}"));
 
     // Scoring.
     let refusal = |r: &Option<RawRefusal>| {
@@ -380,7 +438,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             answer_prefix: Some(_),
         }) => {
             errors.push(at_key(
-                "answer_prefix",
+                "prompt.answer_prefix",
                 "`prompt` has both `raw` and `answer_prefix`".into(),
                 "expected one of them: a raw template writes its own answer cue",
             ));
@@ -390,8 +448,8 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             let mut env = minijinja::Environment::new();
             env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
             if let Err(e) = env.template_from_str(&t) {
-                errors.push(at_key(
-                    "raw",
+                errors.push(at(
+                    "prompt.raw",
                     format!("`prompt.raw` is not a valid template: {e}"),
                     "expected a minijinja template using `{{ user }}`",
                 ));
@@ -450,12 +508,9 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             Vec::new()
         }
         (None, None) => {
-            errors.push(Diagnostic::at_offset(
-                path,
-                &text,
-                0,
-                1,
-                "a suite has no items",
+            errors.push(diag(
+                spans.missing(""),
+                "a suite has no items".into(),
                 "expected `items:` (inline) or `data:` (a data file)",
             ));
             Vec::new()
@@ -481,31 +536,42 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
                 ));
             }
             check_items(&items, &mut errors, &|id, n, message, label| {
-                let (o, l) = locate_nth(&text, "items", id, n).unwrap_or((0, 1));
-                Diagnostic::at_offset(path, &text, o, l, message, label)
+                let node = spans
+                    .find(&text, "items", "id", id, n)
+                    .unwrap_or_else(|| "items".into());
+                at(&node, message, label)
             });
             items
         }
-        (None, Some(d)) => match data::read(path, &text, d) {
+        (None, Some(d)) => match data::read(path, &text, &spans, d) {
             Err(e) => {
                 errors.push(e);
                 Vec::new()
             }
-            Ok(file) => items_from_file(path, &text, d, file, &mut errors),
+            Ok(file) => items_from_file(path, &text, &spans, d, file, &mut errors),
         },
     };
 
+    // Where an item's field is: in the inline list, or (for items from a data
+    // file) the spec's `data.path`, since the data file's own errors were
+    // located when it was read.
+    let item_at = |i: usize, field: &str| {
+        if spans.get("items").is_some() {
+            format!("items.{i}.{field}")
+        } else {
+            "data.path".to_string()
+        }
+    };
     if let Scoring::Generate(GenerateScoring {
         match_mode: MatchMode::Regex,
         ..
     }) = &scoring
     {
-        for it in &items {
+        for (i, it) in items.iter().enumerate() {
             match &it.regex {
                 None => {
                     errors.push(at(
-                        "match",
-                        "regex",
+                        &format!("{scoring_key}.match"),
                         format!(
                             "item `{}` has no `regex` but scoring uses `match: regex`",
                             it.id
@@ -517,8 +583,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
                 Some(r) => {
                     if let Err(e) = regex::Regex::new(r) {
                         errors.push(at(
-                            "regex",
-                            r,
+                            &item_at(i, "regex"),
                             format!("item `{}` has an invalid regex: {e}", it.id),
                             "expected a valid regular expression",
                         ));
@@ -529,10 +594,13 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
     }
     let needs_incorrect = matches!(scoring, Scoring::Choice(_));
     if needs_incorrect {
-        if let Some(it) = items.iter().find(|i| i.incorrect.is_empty()) {
+        if let Some((i, it)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.incorrect.is_empty())
+        {
             errors.push(at(
-                "id",
-                &it.id,
+                &item_at(i, "id"),
                 format!("item `{}` has no incorrect answers", it.id),
                 "expected at least one incorrect answer for `choice` scoring",
             ));
@@ -555,11 +623,10 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             ));
         }
         let mut seen = HashSet::new();
-        for c in list {
+        for (j, c) in list.iter().enumerate() {
             if !seen.insert(c) {
                 errors.push(at(
-                    key,
-                    c,
+                    &format!("{key}.{j}"),
                     format!("`{c}` is listed twice in `{key}`"),
                     "expected each condition once",
                 ));
@@ -567,13 +634,13 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
         }
     }
     if beliefs.iter().any(|b| b != "none") {
-        if let Some(it) = items
+        if let Some((i, it)) = items
             .iter()
-            .find(|i| i.incorrect.is_empty() && i.belief.is_none())
+            .enumerate()
+            .find(|(_, i)| i.incorrect.is_empty() && i.belief.is_none())
         {
             errors.push(at(
-                "id",
-                &it.id,
+                &item_at(i, "id"),
                 format!(
                     "item `{}` has no incorrect answer to state as a belief",
                     it.id
@@ -585,24 +652,37 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
 
     // Criteria.
     let mut criteria = Vec::new();
-    let check_subset =
-        |errors: &mut Vec<Diagnostic>, key: &str, wanted: &[String], have: &[String]| {
-            for w in wanted {
-                if !have.contains(w) {
-                    errors.push(at(
-                        key,
-                        w,
-                        format!("unknown {} `{w}`", key.trim_end_matches('s')),
-                        &format!("expected one of this suite's {key}: {}", have.join(", ")),
-                    ));
-                }
+    let check_subset = |errors: &mut Vec<Diagnostic>,
+                        node: &str,
+                        key: &str,
+                        wanted: &[String],
+                        have: &[String]| {
+        for (j, w) in wanted.iter().enumerate() {
+            if !have.contains(w) {
+                let hint = did_you_mean(w, have.iter().map(String::as_str))
+                    .map_or_else(String::new, |m| format!(" (did you mean `{m}`?)"));
+                errors.push(at(
+                    &format!("{node}.{key}.{j}"),
+                    format!("unknown {} `{w}`{hint}", key.trim_end_matches('s')),
+                    &format!("expected one of this suite's {key}: {}", have.join(", ")),
+                ));
             }
-        };
-    for keys in raw.criteria {
+        }
+    };
+    // Each criterion's path (`criteria.I.KIND`) and the path of its kind's key.
+    let mut criterion_paths = Vec::new();
+    for (ci, keys) in raw.criteria.into_iter().enumerate() {
+        let node = format!(
+            "criteria.{ci}.{}",
+            spans
+                .keys(&format!("criteria.{ci}"))
+                .first()
+                .map_or("?", String::as_str)
+        );
         let c = match keys.into_one() {
             Ok(c) => c,
             Err(n) => {
-                errors.push(at_key("criteria", format!("a criterion has {n} kinds"), "expected exactly one of max_error_increase, non_inferiority, max_gap_growth, max_sycophancy_increase, min_items per list entry"));
+                errors.push(at_key(&format!("criteria.{ci}"), format!("a criterion has {n} kinds"), "expected exactly one of max_error_increase, non_inferiority, max_gap_growth, max_sycophancy_increase, min_items per list entry"));
                 continue;
             }
         };
@@ -649,17 +729,16 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
         let explicit_ctx = ctx.map(|v| v.into_iter().map(|n| n.0).collect::<Vec<_>>());
         let explicit_bel = bel.map(|v| v.into_iter().map(|n| n.0).collect::<Vec<_>>());
         if let Some(v) = &explicit_ctx {
-            check_subset(&mut errors, "contexts", v, &contexts);
+            check_subset(&mut errors, &node, "contexts", v, &contexts);
         }
         if let Some(v) = &explicit_bel {
-            check_subset(&mut errors, "beliefs", v, &beliefs);
+            check_subset(&mut errors, &node, "beliefs", v, &beliefs);
         }
         let (ctxs, bels) = match &kind {
             CriterionKind::MaxGapGrowth { reference, .. } => {
                 if !contexts.contains(reference) {
                     errors.push(at(
-                        "reference",
-                        reference,
+                        &format!("{node}.reference"),
                         format!("the reference context `{reference}` is not run by this suite"),
                         "expected a context listed in `contexts`",
                     ));
@@ -673,8 +752,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             CriterionKind::MaxSycophancyIncrease { control, .. } => {
                 if !beliefs.contains(control) {
                     errors.push(at(
-                        "control",
-                        control,
+                        &format!("{node}.control"),
                         format!(
                             "the control belief condition `{control}` is not run by this suite"
                         ),
@@ -690,7 +768,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
                 });
                 if b.is_empty() {
                     errors.push(at_key(
-                        "max_sycophancy_increase",
+                        &node,
                         "`max_sycophancy_increase` applies to no belief condition".into(),
                         "expected `beliefs:` naming the conditions that state a wrong belief",
                     ));
@@ -710,12 +788,13 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
             contexts: ctxs,
             beliefs: bels,
         });
+        criterion_paths.push(node);
     }
     let mut kinds = HashSet::new();
-    for c in &criteria {
+    for (c, node) in criteria.iter().zip(&criterion_paths) {
         if !kinds.insert(c.kind.name()) {
             errors.push(at_key(
-                c.kind.name(),
+                node,
                 format!("`{}` is declared twice", c.kind.name()),
                 "expected each criterion once per suite (its trials would share a name)",
             ));
@@ -734,6 +813,7 @@ fn validate(path: &Path, text: String, raw: RawSuite) -> Result<Suite, Vec<Diagn
         license: raw.license,
         path: path.to_path_buf(),
         text,
+        spans,
         items,
         scoring,
         contexts,
@@ -787,6 +867,7 @@ fn check_items(items: &[Item], errors: &mut Vec<Diagnostic>, at: &LocateItem<'_>
 fn items_from_file(
     spec_path: &Path,
     spec_src: &str,
+    spans: &Spans,
     d: &RawData,
     file: data::DataFile,
     errors: &mut Vec<Diagnostic>,
@@ -809,12 +890,12 @@ fn items_from_file(
                 matches!(field, "id" | "question" | "correct") || mapping.explicit.contains(&field);
             if required && !cols.iter().any(|c| c == col) {
                 let d = if mapping.explicit.contains(&field) {
-                    let (o, l) = locate(spec_src, field, col).unwrap_or((0, 1));
+                    let r = spans.value(&format!("data.fields.{field}"));
                     Diagnostic::at_offset(
                         spec_path,
                         spec_src,
-                        o,
-                        l,
+                        r.start,
+                        r.len(),
                         format!(
                             "column `{col}` (mapped to `{field}`) is not in {}",
                             file.path.display()
@@ -898,17 +979,22 @@ fn items_from_file(
         lines.push(rec.line);
     }
     if items.is_empty() && errors.is_empty() {
-        let (o, l) = locate(spec_src, "path", &d.path).unwrap_or((0, 1));
+        let r = spans.value("data.path");
         errors.push(Diagnostic::at_offset(
             spec_path,
             spec_src,
-            o,
-            l,
+            r.start,
+            r.len(),
             format!("data file `{}` gives no items", d.path),
             "expected at least one item (after the category filter)",
         ));
     }
     let data_yaml = file.format == DataFormat::Yaml;
+    let data_spans = if data_yaml {
+        Spans::parse(&file.source)
+    } else {
+        Spans::default()
+    };
     check_items(&items, errors, &|id, n, message, label| {
         // Point at the record in the data file.
         let idx = items
@@ -918,8 +1004,12 @@ fn items_from_file(
             .nth(n)
             .map_or(0, |(i, _)| i);
         if data_yaml {
-            let (o, l) = locate_nth(&file.source, &mapping.id, id, n).unwrap_or((0, 1));
-            Diagnostic::at_offset(&file.path, &file.source, o, l, message, label)
+            let r = data_spans.value(
+                &data_spans
+                    .find(&file.source, "", &mapping.id, id, n)
+                    .unwrap_or_else(|| idx.to_string()),
+            );
+            Diagnostic::at_offset(&file.path, &file.source, r.start, r.len(), message, label)
         } else {
             let line = lines.get(idx).copied().unwrap_or(1);
             let text = file.source.lines().nth(line - 1).unwrap_or("");
