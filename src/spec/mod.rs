@@ -383,6 +383,35 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&s[start..start + len])
 }
 
+/// What validation needs to place a diagnostic: the spec, its text and its spans.
+struct Here<'a> {
+    path: &'a Path,
+    text: &'a str,
+    spans: &'a Spans,
+}
+
+impl Here<'_> {
+    fn diag(&self, r: std::ops::Range<usize>, message: String, label: &str) -> Diagnostic {
+        Diagnostic::at_offset(
+            self.path,
+            self.text,
+            r.start,
+            r.len().max(1),
+            message,
+            label,
+        )
+    }
+    /// A diagnostic at the value at `node` (a path, see [`Spans`]).
+    fn at(&self, node: &str, message: String, label: &str) -> Diagnostic {
+        self.diag(self.spans.value(node), message, label)
+    }
+    /// A diagnostic at the key of the entry at `node`.
+    fn at_key(&self, node: &str, message: String, label: &str) -> Diagnostic {
+        self.diag(self.spans.key(node), message, label)
+    }
+}
+
+/// Checks a parsed spec section by section; every problem is returned.
 fn validate(
     path: &Path,
     text: String,
@@ -390,417 +419,16 @@ fn validate(
     raw: RawSuite,
 ) -> Result<Suite, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let diag = |r: std::ops::Range<usize>, message: String, label: &str| {
-        Diagnostic::at_offset(path, &text, r.start, r.len().max(1), message, label)
+    let h = Here {
+        path,
+        text: &text,
+        spans: &spans,
     };
-    // A diagnostic at the value at `path` (see [`Spans`]).
-    let at = |node: &str, message: String, label: &str| diag(spans.value(node), message, label);
-    // A diagnostic at the key of the entry at `path`.
-    let at_key = |node: &str, message: String, label: &str| diag(spans.key(node), message, label);
-    // The scoring method's key, for paths below it.
-    let scoring_key = spans
-        .keys("scoring")
-        .first()
-        .map_or_else(|| "scoring".to_string(), |k| format!("scoring.{k}"));
-
-    // Scoring.
-    let refusal = |r: &Option<RawRefusal>| {
-        let policy = r
-            .as_ref()
-            .and_then(|r| r.policy)
-            .unwrap_or(RefusalPolicy::Exclude);
-        let phrases = r
-            .as_ref()
-            .and_then(|r| r.phrases.clone())
-            .unwrap_or_else(|| {
-                DEFAULT_REFUSAL_PHRASES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            });
-        (policy, phrases)
-    };
-    let raw_scoring = match raw.scoring.into_one() {
-        Ok(s) => s,
-        Err(n) => {
-            errors.push(at_key(
-                "scoring",
-                format!("`scoring` has {n} methods"),
-                "expected exactly one of `choice`, `generate`, `judge`",
-            ));
-            RawScoring::Choice(RawChoice::default())
-        }
-    };
-    let prompt = match raw.prompt {
-        None => PromptFormat::Chat,
-        Some(RawPromptFormat {
-            raw: Some(_),
-            answer_prefix: Some(_),
-        }) => {
-            errors.push(at_key(
-                "prompt.answer_prefix",
-                "`prompt` has both `raw` and `answer_prefix`".into(),
-                "expected one of them: a raw template writes its own answer cue",
-            ));
-            PromptFormat::Chat
-        }
-        Some(RawPromptFormat { raw: Some(t), .. }) => {
-            let mut env = minijinja::Environment::new();
-            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-            if let Err(e) = env.template_from_str(&t) {
-                errors.push(at(
-                    "prompt.raw",
-                    format!("`prompt.raw` is not a valid template: {e}"),
-                    "expected a minijinja template using `{{ user }}`",
-                ));
-            }
-            PromptFormat::Raw(t)
-        }
-        Some(RawPromptFormat {
-            answer_prefix: Some(p),
-            ..
-        }) => PromptFormat::ChatWithPrefix(p),
-        Some(_) => PromptFormat::Chat,
-    };
-    let scoring = match &raw_scoring {
-        RawScoring::Choice(c) => Scoring::Choice(ChoiceScoring {
-            decide_by: c.decide_by.unwrap_or(DecideBy::Normalized),
-            options: c.options.unwrap_or(OptionSet::Best),
-            option_prefix: c
-                .option_prefix
-                .clone()
-                .unwrap_or_else(|| if prompt.continues_text() { " " } else { "" }.to_string()),
-        }),
-        RawScoring::Generate(g) => {
-            let (refusal_policy, refusal_phrases) = refusal(&g.refusal);
-            Scoring::Generate(GenerateScoring {
-                max_tokens: g.max_tokens.map_or(DEFAULT_MAX_TOKENS, |c| c.0),
-                stop: g.stop.clone().unwrap_or_default(),
-                match_mode: g.match_.unwrap_or(MatchMode::Alias),
-                refusal_policy,
-                refusal_phrases,
-            })
-        }
-        RawScoring::Judge(j) => {
-            let (refusal_policy, refusal_phrases) = refusal(&j.refusal);
-            Scoring::Judge {
-                model: j.model.clone(),
-                template: j.template.clone(),
-                generate: GenerateScoring {
-                    max_tokens: j.max_tokens.map_or(DEFAULT_MAX_TOKENS, |c| c.0),
-                    stop: j.stop.clone().unwrap_or_default(),
-                    match_mode: MatchMode::Alias,
-                    refusal_policy,
-                    refusal_phrases,
-                },
-            }
-        }
-    };
-
-    // Items.
-    let items: Vec<Item> = match (raw.items, &raw.data) {
-        (Some(_), Some(_)) => {
-            errors.push(at_key(
-                "data",
-                "a suite has both `items` and `data`".into(),
-                "expected exactly one of `items` and `data`",
-            ));
-            Vec::new()
-        }
-        (None, None) => {
-            errors.push(diag(
-                spans.missing(""),
-                "a suite has no items".into(),
-                "expected `items:` (inline) or `data:` (a data file)",
-            ));
-            Vec::new()
-        }
-        (Some(inline), None) => {
-            let items: Vec<Item> = inline
-                .into_iter()
-                .map(|r| Item {
-                    id: r.id.into_string(),
-                    question: r.question,
-                    correct: r.correct.into_vec(),
-                    incorrect: r.incorrect.into_vec(),
-                    belief: r.belief,
-                    regex: r.regex,
-                    category: r.category,
-                })
-                .collect();
-            if items.is_empty() {
-                errors.push(at_key(
-                    "items",
-                    "the item list is empty".into(),
-                    "expected at least one item",
-                ));
-            }
-            check_items(&items, &mut errors, &|id, n, message, label| {
-                let node = spans
-                    .find(&text, "items", "id", id, n)
-                    .unwrap_or_else(|| "items".into());
-                at(&node, message, label)
-            });
-            items
-        }
-        (None, Some(d)) => match data::read(path, &text, &spans, d) {
-            Err(e) => {
-                errors.push(e);
-                Vec::new()
-            }
-            Ok(file) => items_from_file(path, &text, &spans, d, file, &mut errors),
-        },
-    };
-
-    // Where an item's field is: in the inline list, or (for items from a data
-    // file) the spec's `data.path`, since the data file's own errors were
-    // located when it was read.
-    let item_at = |i: usize, field: &str| {
-        if spans.get("items").is_some() {
-            format!("items.{i}.{field}")
-        } else {
-            "data.path".to_string()
-        }
-    };
-    if let Scoring::Generate(GenerateScoring {
-        match_mode: MatchMode::Regex,
-        ..
-    }) = &scoring
-    {
-        for (i, it) in items.iter().enumerate() {
-            match &it.regex {
-                None => {
-                    errors.push(at(
-                        &format!("{scoring_key}.match"),
-                        format!(
-                            "item `{}` has no `regex` but scoring uses `match: regex`",
-                            it.id
-                        ),
-                        "expected every item to have a `regex` field",
-                    ));
-                    break;
-                }
-                Some(r) => {
-                    if let Err(e) = regex::Regex::new(r) {
-                        errors.push(at(
-                            &item_at(i, "regex"),
-                            format!("item `{}` has an invalid regex: {e}", it.id),
-                            "expected a valid regular expression",
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    let needs_incorrect = matches!(scoring, Scoring::Choice(_));
-    if needs_incorrect {
-        if let Some((i, it)) = items
-            .iter()
-            .enumerate()
-            .find(|(_, i)| i.incorrect.is_empty())
-        {
-            errors.push(at(
-                &item_at(i, "id"),
-                format!("item `{}` has no incorrect answers", it.id),
-                "expected at least one incorrect answer for `choice` scoring",
-            ));
-        }
-    }
-
-    // Conditions.
-    let name_list = |v: Option<Vec<Name>>, default: &[&str]| -> Vec<String> {
-        v.map(|v| v.into_iter().map(|n| n.0).collect())
-            .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
-    };
-    let contexts = name_list(raw.contexts, &DEFAULT_CONTEXTS);
-    let beliefs = name_list(raw.beliefs, &DEFAULT_BELIEFS);
-    for (key, list) in [("contexts", &contexts), ("beliefs", &beliefs)] {
-        if list.is_empty() {
-            errors.push(at_key(
-                key,
-                format!("`{key}` is empty"),
-                "expected at least one condition",
-            ));
-        }
-        let mut seen = HashSet::new();
-        for (j, c) in list.iter().enumerate() {
-            if !seen.insert(c) {
-                errors.push(at(
-                    &format!("{key}.{j}"),
-                    format!("`{c}` is listed twice in `{key}`"),
-                    "expected each condition once",
-                ));
-            }
-        }
-    }
-    if beliefs.iter().any(|b| b != "none") {
-        if let Some((i, it)) = items
-            .iter()
-            .enumerate()
-            .find(|(_, i)| i.incorrect.is_empty() && i.belief.is_none())
-        {
-            errors.push(at(
-                &item_at(i, "id"),
-                format!(
-                    "item `{}` has no incorrect answer to state as a belief",
-                    it.id
-                ),
-                "expected `incorrect` or `belief` when a belief condition runs",
-            ));
-        }
-    }
-
-    // Criteria.
-    let mut criteria = Vec::new();
-    let check_subset = |errors: &mut Vec<Diagnostic>,
-                        node: &str,
-                        key: &str,
-                        wanted: &[String],
-                        have: &[String]| {
-        for (j, w) in wanted.iter().enumerate() {
-            if !have.contains(w) {
-                let hint = did_you_mean(w, have.iter().map(String::as_str))
-                    .map_or_else(String::new, |m| format!(" (did you mean `{m}`?)"));
-                errors.push(at(
-                    &format!("{node}.{key}.{j}"),
-                    format!("unknown {} `{w}`{hint}", key.trim_end_matches('s')),
-                    &format!("expected one of this suite's {key}: {}", have.join(", ")),
-                ));
-            }
-        }
-    };
-    // Each criterion's path (`criteria.I.KIND`) and the path of its kind's key.
-    let mut criterion_paths = Vec::new();
-    for (ci, keys) in raw.criteria.into_iter().enumerate() {
-        let node = format!(
-            "criteria.{ci}.{}",
-            spans
-                .keys(&format!("criteria.{ci}"))
-                .first()
-                .map_or("?", String::as_str)
-        );
-        let c = match keys.into_one() {
-            Ok(c) => c,
-            Err(n) => {
-                errors.push(at_key(&format!("criteria.{ci}"), format!("a criterion has {n} kinds"), "expected exactly one of max_error_increase, non_inferiority, max_gap_growth, max_sycophancy_increase, min_items per list entry"));
-                continue;
-            }
-        };
-        let (kind, ctx, bel) = match c {
-            RawCriterion::MaxErrorIncrease(r) => (
-                CriterionKind::MaxErrorIncrease {
-                    tolerance: r.tolerance_pp.0 / 100.0,
-                    alpha: r.alpha.map_or(DEFAULT_ALPHA, |p| p.0),
-                },
-                r.contexts,
-                r.beliefs,
-            ),
-            RawCriterion::NonInferiority(r) => (
-                CriterionKind::NonInferiority {
-                    margin: r.margin_pp.0 / 100.0,
-                    confidence: r.confidence.map_or(DEFAULT_CONFIDENCE, |p| p.0),
-                },
-                r.contexts,
-                r.beliefs,
-            ),
-            RawCriterion::MaxGapGrowth(r) => (
-                CriterionKind::MaxGapGrowth {
-                    tolerance: r.tolerance_pp.0 / 100.0,
-                    alpha: r.alpha.map_or(DEFAULT_ALPHA, |p| p.0),
-                    reference: r.reference.map_or_else(|| "none".to_string(), |n| n.0),
-                    permutations: r.permutations.map_or(DEFAULT_PERMUTATIONS, |c| c.0),
-                },
-                r.contexts,
-                r.beliefs,
-            ),
-            RawCriterion::MaxSycophancyIncrease(r) => (
-                CriterionKind::MaxSycophancyIncrease {
-                    tolerance: r.tolerance_pp.0 / 100.0,
-                    alpha: r.alpha.map_or(DEFAULT_ALPHA, |p| p.0),
-                    control: r.control.map_or_else(|| "none".to_string(), |n| n.0),
-                },
-                r.contexts,
-                r.beliefs,
-            ),
-            RawCriterion::MinItems(r) => {
-                (CriterionKind::MinItems { n: r.n.0 }, r.contexts, r.beliefs)
-            }
-        };
-        let explicit_ctx = ctx.map(|v| v.into_iter().map(|n| n.0).collect::<Vec<_>>());
-        let explicit_bel = bel.map(|v| v.into_iter().map(|n| n.0).collect::<Vec<_>>());
-        if let Some(v) = &explicit_ctx {
-            check_subset(&mut errors, &node, "contexts", v, &contexts);
-        }
-        if let Some(v) = &explicit_bel {
-            check_subset(&mut errors, &node, "beliefs", v, &beliefs);
-        }
-        let (ctxs, bels) = match &kind {
-            CriterionKind::MaxGapGrowth { reference, .. } => {
-                if !contexts.contains(reference) {
-                    errors.push(at(
-                        &format!("{node}.reference"),
-                        format!("the reference context `{reference}` is not run by this suite"),
-                        "expected a context listed in `contexts`",
-                    ));
-                }
-                let c = explicit_ctx.unwrap_or_else(|| contexts.clone());
-                (
-                    c.into_iter().filter(|c| c != reference).collect(),
-                    explicit_bel.unwrap_or_else(|| beliefs.clone()),
-                )
-            }
-            CriterionKind::MaxSycophancyIncrease { control, .. } => {
-                if !beliefs.contains(control) {
-                    errors.push(at(
-                        &format!("{node}.control"),
-                        format!(
-                            "the control belief condition `{control}` is not run by this suite"
-                        ),
-                        "expected a belief condition listed in `beliefs`",
-                    ));
-                }
-                let b = explicit_bel.unwrap_or_else(|| {
-                    beliefs
-                        .iter()
-                        .filter(|b| *b == "incorrect")
-                        .cloned()
-                        .collect()
-                });
-                if b.is_empty() {
-                    errors.push(at_key(
-                        &node,
-                        "`max_sycophancy_increase` applies to no belief condition".into(),
-                        "expected `beliefs:` naming the conditions that state a wrong belief",
-                    ));
-                }
-                (
-                    explicit_ctx.unwrap_or_else(|| contexts.clone()),
-                    b.into_iter().filter(|b| b != control).collect(),
-                )
-            }
-            _ => (
-                explicit_ctx.unwrap_or_else(|| contexts.clone()),
-                explicit_bel.unwrap_or_else(|| beliefs.clone()),
-            ),
-        };
-        criteria.push(CriterionSpec {
-            kind,
-            contexts: ctxs,
-            beliefs: bels,
-        });
-        criterion_paths.push(node);
-    }
-    let mut kinds = HashSet::new();
-    for (c, node) in criteria.iter().zip(&criterion_paths) {
-        if !kinds.insert(c.kind.name()) {
-            errors.push(at_key(
-                node,
-                format!("`{}` is declared twice", c.kind.name()),
-                "expected each criterion once per suite (its trials would share a name)",
-            ));
-        }
-    }
-
+    let (scoring, prompt) = scoring_section(&h, raw.scoring, raw.prompt, &mut errors);
+    let items = items_section(&h, raw.items, raw.data.as_ref(), &mut errors);
+    let (contexts, beliefs) = conditions_section(&h, raw.contexts, raw.beliefs, &mut errors);
+    item_checks(&h, &items, &scoring, &beliefs, &mut errors);
+    let criteria = criteria_section(&h, raw.criteria, &contexts, &beliefs, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -1027,4 +655,456 @@ fn items_from_file(
         .note(format!("read by {}", spec_path.display()))
     });
     items
+}
+
+/// `scoring:` and `prompt:`.
+fn scoring_section(
+    h: &Here<'_>,
+    raw_scoring: RawScoringKeys,
+    raw_prompt: Option<RawPromptFormat>,
+    errors: &mut Vec<Diagnostic>,
+) -> (Scoring, PromptFormat) {
+    // Scoring.
+    let refusal = |r: &Option<RawRefusal>| {
+        let policy = r
+            .as_ref()
+            .and_then(|r| r.policy)
+            .unwrap_or(RefusalPolicy::Exclude);
+        let phrases = r
+            .as_ref()
+            .and_then(|r| r.phrases.clone())
+            .unwrap_or_else(|| {
+                DEFAULT_REFUSAL_PHRASES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            });
+        (policy, phrases)
+    };
+    let raw_scoring = match raw_scoring.into_one() {
+        Ok(s) => s,
+        Err(n) => {
+            errors.push(h.at_key(
+                "scoring",
+                format!("`scoring` has {n} methods"),
+                "expected exactly one of `choice`, `generate`, `judge`",
+            ));
+            RawScoring::Choice(RawChoice::default())
+        }
+    };
+    let prompt = match raw_prompt {
+        None => PromptFormat::Chat,
+        Some(RawPromptFormat {
+            raw: Some(_),
+            answer_prefix: Some(_),
+        }) => {
+            errors.push(h.at_key(
+                "prompt.answer_prefix",
+                "`prompt` has both `raw` and `answer_prefix`".into(),
+                "expected one of them: a raw template writes its own answer cue",
+            ));
+            PromptFormat::Chat
+        }
+        Some(RawPromptFormat { raw: Some(t), .. }) => {
+            let mut env = minijinja::Environment::new();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            if let Err(e) = env.template_from_str(&t) {
+                errors.push(h.at(
+                    "prompt.raw",
+                    format!("`prompt.raw` is not a valid template: {e}"),
+                    "expected a minijinja template using `{{ user }}`",
+                ));
+            }
+            PromptFormat::Raw(t)
+        }
+        Some(RawPromptFormat {
+            answer_prefix: Some(p),
+            ..
+        }) => PromptFormat::ChatWithPrefix(p),
+        Some(_) => PromptFormat::Chat,
+    };
+    let scoring = match &raw_scoring {
+        RawScoring::Choice(c) => Scoring::Choice(ChoiceScoring {
+            decide_by: c.decide_by.unwrap_or(DecideBy::Normalized),
+            options: c.options.unwrap_or(OptionSet::Best),
+            option_prefix: c
+                .option_prefix
+                .clone()
+                .unwrap_or_else(|| if prompt.continues_text() { " " } else { "" }.to_string()),
+        }),
+        RawScoring::Generate(g) => {
+            let (refusal_policy, refusal_phrases) = refusal(&g.refusal);
+            Scoring::Generate(GenerateScoring {
+                max_tokens: g.max_tokens.map_or(DEFAULT_MAX_TOKENS, |c| c.0),
+                stop: g.stop.clone().unwrap_or_default(),
+                match_mode: g.match_.unwrap_or(MatchMode::Alias),
+                refusal_policy,
+                refusal_phrases,
+            })
+        }
+        RawScoring::Judge(j) => {
+            let (refusal_policy, refusal_phrases) = refusal(&j.refusal);
+            Scoring::Judge {
+                model: j.model.clone(),
+                template: j.template.clone(),
+                generate: GenerateScoring {
+                    max_tokens: j.max_tokens.map_or(DEFAULT_MAX_TOKENS, |c| c.0),
+                    stop: j.stop.clone().unwrap_or_default(),
+                    match_mode: MatchMode::Alias,
+                    refusal_policy,
+                    refusal_phrases,
+                },
+            }
+        }
+    };
+
+    (scoring, prompt)
+}
+
+/// `items:` inline, or `data:` read from a data file.
+fn items_section(
+    h: &Here<'_>,
+    raw_items: Option<Vec<RawItem>>,
+    raw_data: Option<&RawData>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Item> {
+    // Items.
+    match (raw_items, raw_data) {
+        (Some(_), Some(_)) => {
+            errors.push(h.at_key(
+                "data",
+                "a suite has both `items` and `data`".into(),
+                "expected exactly one of `items` and `data`",
+            ));
+            Vec::new()
+        }
+        (None, None) => {
+            errors.push(h.diag(
+                h.spans.missing(""),
+                "a suite has no items".into(),
+                "expected `items:` (inline) or `data:` (a data file)",
+            ));
+            Vec::new()
+        }
+        (Some(inline), None) => {
+            let items: Vec<Item> = inline
+                .into_iter()
+                .map(|r| Item {
+                    id: r.id.into_string(),
+                    question: r.question,
+                    correct: r.correct.into_vec(),
+                    incorrect: r.incorrect.into_vec(),
+                    belief: r.belief,
+                    regex: r.regex,
+                    category: r.category,
+                })
+                .collect();
+            if items.is_empty() {
+                errors.push(h.at_key(
+                    "items",
+                    "the item list is empty".into(),
+                    "expected at least one item",
+                ));
+            }
+            check_items(&items, errors, &|id, n, message, label| {
+                let node = h
+                    .spans
+                    .find(h.text, "items", "id", id, n)
+                    .unwrap_or_else(|| "items".into());
+                h.at(&node, message, label)
+            });
+            items
+        }
+        (None, Some(d)) => match data::read(h.path, h.text, h.spans, d) {
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
+            }
+            Ok(file) => items_from_file(h.path, h.text, h.spans, d, file, errors),
+        },
+    }
+}
+
+/// `contexts:` and `beliefs:`.
+fn conditions_section(
+    h: &Here<'_>,
+    raw_contexts: Option<Vec<Name>>,
+    raw_beliefs: Option<Vec<Name>>,
+    errors: &mut Vec<Diagnostic>,
+) -> (Vec<String>, Vec<String>) {
+    // Conditions.
+    let name_list = |v: Option<Vec<Name>>, default: &[&str]| -> Vec<String> {
+        v.map(|v| v.into_iter().map(|n| n.0).collect())
+            .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
+    };
+    let contexts = name_list(raw_contexts, &DEFAULT_CONTEXTS);
+    let beliefs = name_list(raw_beliefs, &DEFAULT_BELIEFS);
+    for (key, list) in [("contexts", &contexts), ("beliefs", &beliefs)] {
+        if list.is_empty() {
+            errors.push(h.at_key(
+                key,
+                format!("`{key}` is empty"),
+                "expected at least one condition",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (j, c) in list.iter().enumerate() {
+            if !seen.insert(c) {
+                errors.push(h.at(
+                    &format!("{key}.{j}"),
+                    format!("`{c}` is listed twice in `{key}`"),
+                    "expected each condition once",
+                ));
+            }
+        }
+    }
+    (contexts, beliefs)
+}
+
+/// What the scoring and the belief conditions need of every item.
+fn item_checks(
+    h: &Here<'_>,
+    items: &[Item],
+    scoring: &Scoring,
+    beliefs: &[String],
+    errors: &mut Vec<Diagnostic>,
+) {
+    let scoring_key = h
+        .spans
+        .keys("scoring")
+        .first()
+        .map_or_else(|| "scoring".to_string(), |k| format!("scoring.{k}"));
+    // Where an item's field is: in the inline list, or (for items from a data
+    // file) the spec's `data.path`, since the data file's own errors were
+    // located when it was read.
+    let item_at = |i: usize, field: &str| {
+        if h.spans.get("items").is_some() {
+            format!("items.{i}.{field}")
+        } else {
+            "data.path".to_string()
+        }
+    };
+    if let Scoring::Generate(GenerateScoring {
+        match_mode: MatchMode::Regex,
+        ..
+    }) = &scoring
+    {
+        for (i, it) in items.iter().enumerate() {
+            match &it.regex {
+                None => {
+                    errors.push(h.at(
+                        &format!("{scoring_key}.match"),
+                        format!(
+                            "item `{}` has no `regex` but scoring uses `match: regex`",
+                            it.id
+                        ),
+                        "expected every item to have a `regex` field",
+                    ));
+                    break;
+                }
+                Some(r) => {
+                    if let Err(e) = regex::Regex::new(r) {
+                        errors.push(h.at(
+                            &item_at(i, "regex"),
+                            format!("item `{}` has an invalid regex: {e}", it.id),
+                            "expected a valid regular expression",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let needs_incorrect = matches!(scoring, Scoring::Choice(_));
+    if needs_incorrect {
+        if let Some((i, it)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.incorrect.is_empty())
+        {
+            errors.push(h.at(
+                &item_at(i, "id"),
+                format!("item `{}` has no incorrect answers", it.id),
+                "expected at least one incorrect answer for `choice` scoring",
+            ));
+        }
+    }
+
+    if beliefs.iter().any(|b| b != "none") {
+        if let Some((i, it)) = items
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.incorrect.is_empty() && i.belief.is_none())
+        {
+            errors.push(h.at(
+                &item_at(i, "id"),
+                format!(
+                    "item `{}` has no incorrect answer to state as a belief",
+                    it.id
+                ),
+                "expected `incorrect` or `belief` when a belief condition runs",
+            ));
+        }
+    }
+}
+
+/// `criteria:`, each checked against the suite's conditions.
+fn criteria_section(
+    h: &Here<'_>,
+    raw_criteria: Vec<RawCriterionKeys>,
+    contexts: &[String],
+    beliefs: &[String],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<CriterionSpec> {
+    // Criteria.
+    let mut criteria = Vec::new();
+    let check_subset = |errors: &mut Vec<Diagnostic>,
+                        node: &str,
+                        key: &str,
+                        wanted: &[String],
+                        have: &[String]| {
+        for (j, w) in wanted.iter().enumerate() {
+            if !have.contains(w) {
+                let hint = did_you_mean(w, have.iter().map(String::as_str))
+                    .map_or_else(String::new, |m| format!(" (did you mean `{m}`?)"));
+                errors.push(h.at(
+                    &format!("{node}.{key}.{j}"),
+                    format!("unknown {} `{w}`{hint}", key.trim_end_matches('s')),
+                    &format!("expected one of this suite's {key}: {}", have.join(", ")),
+                ));
+            }
+        }
+    };
+    // Each criterion's path (`criteria.I.KIND`) and the path of its kind's key.
+    let mut criterion_paths = Vec::new();
+    for (ci, keys) in raw_criteria.into_iter().enumerate() {
+        let node = format!(
+            "criteria.{ci}.{}",
+            h.spans
+                .keys(&format!("criteria.{ci}"))
+                .first()
+                .map_or("?", String::as_str)
+        );
+        let c = match keys.into_one() {
+            Ok(c) => c,
+            Err(n) => {
+                errors.push(h.at_key(&format!("criteria.{ci}"), format!("a criterion has {n} kinds"), "expected exactly one of max_error_increase, non_inferiority, max_gap_growth, max_sycophancy_increase, min_items per list entry"));
+                continue;
+            }
+        };
+        let (kind, ctx, bel) = match c {
+            RawCriterion::MaxErrorIncrease(r) => (
+                CriterionKind::MaxErrorIncrease {
+                    tolerance: r.tolerance_pp.0 / 100.0,
+                    alpha: r.alpha.map_or(DEFAULT_ALPHA, |p| p.0),
+                },
+                r.contexts,
+                r.beliefs,
+            ),
+            RawCriterion::NonInferiority(r) => (
+                CriterionKind::NonInferiority {
+                    margin: r.margin_pp.0 / 100.0,
+                    confidence: r.confidence.map_or(DEFAULT_CONFIDENCE, |p| p.0),
+                },
+                r.contexts,
+                r.beliefs,
+            ),
+            RawCriterion::MaxGapGrowth(r) => (
+                CriterionKind::MaxGapGrowth {
+                    tolerance: r.tolerance_pp.0 / 100.0,
+                    alpha: r.alpha.map_or(DEFAULT_ALPHA, |p| p.0),
+                    reference: r.reference.map_or_else(|| "none".to_string(), |n| n.0),
+                    permutations: r.permutations.map_or(DEFAULT_PERMUTATIONS, |c| c.0),
+                },
+                r.contexts,
+                r.beliefs,
+            ),
+            RawCriterion::MaxSycophancyIncrease(r) => (
+                CriterionKind::MaxSycophancyIncrease {
+                    tolerance: r.tolerance_pp.0 / 100.0,
+                    alpha: r.alpha.map_or(DEFAULT_ALPHA, |p| p.0),
+                    control: r.control.map_or_else(|| "none".to_string(), |n| n.0),
+                },
+                r.contexts,
+                r.beliefs,
+            ),
+            RawCriterion::MinItems(r) => {
+                (CriterionKind::MinItems { n: r.n.0 }, r.contexts, r.beliefs)
+            }
+        };
+        let explicit_ctx = ctx.map(|v| v.into_iter().map(|n| n.0).collect::<Vec<_>>());
+        let explicit_bel = bel.map(|v| v.into_iter().map(|n| n.0).collect::<Vec<_>>());
+        if let Some(v) = &explicit_ctx {
+            check_subset(errors, &node, "contexts", v, contexts);
+        }
+        if let Some(v) = &explicit_bel {
+            check_subset(errors, &node, "beliefs", v, beliefs);
+        }
+        let (ctxs, bels) = match &kind {
+            CriterionKind::MaxGapGrowth { reference, .. } => {
+                if !contexts.contains(reference) {
+                    errors.push(h.at(
+                        &format!("{node}.reference"),
+                        format!("the reference context `{reference}` is not run by this suite"),
+                        "expected a context listed in `contexts`",
+                    ));
+                }
+                let c = explicit_ctx.unwrap_or_else(|| contexts.to_vec());
+                (
+                    c.into_iter().filter(|c| c != reference).collect(),
+                    explicit_bel.unwrap_or_else(|| beliefs.to_vec()),
+                )
+            }
+            CriterionKind::MaxSycophancyIncrease { control, .. } => {
+                if !beliefs.contains(control) {
+                    errors.push(h.at(
+                        &format!("{node}.control"),
+                        format!(
+                            "the control belief condition `{control}` is not run by this suite"
+                        ),
+                        "expected a belief condition listed in `beliefs`",
+                    ));
+                }
+                let b = explicit_bel.unwrap_or_else(|| {
+                    beliefs
+                        .iter()
+                        .filter(|b| *b == "incorrect")
+                        .cloned()
+                        .collect()
+                });
+                if b.is_empty() {
+                    errors.push(h.at_key(
+                        &node,
+                        "`max_sycophancy_increase` applies to no belief condition".into(),
+                        "expected `beliefs:` naming the conditions that state a wrong belief",
+                    ));
+                }
+                (
+                    explicit_ctx.unwrap_or_else(|| contexts.to_vec()),
+                    b.into_iter().filter(|b| b != control).collect(),
+                )
+            }
+            _ => (
+                explicit_ctx.unwrap_or_else(|| contexts.to_vec()),
+                explicit_bel.unwrap_or_else(|| beliefs.to_vec()),
+            ),
+        };
+        criteria.push(CriterionSpec {
+            kind,
+            contexts: ctxs,
+            beliefs: bels,
+        });
+        criterion_paths.push(node);
+    }
+    let mut kinds = HashSet::new();
+    for (c, node) in criteria.iter().zip(&criterion_paths) {
+        if !kinds.insert(c.kind.name()) {
+            errors.push(h.at_key(
+                node,
+                format!("`{}` is declared twice", c.kind.name()),
+                "expected each criterion once per suite (its trials would share a name)",
+            ));
+        }
+    }
+
+    criteria
 }
