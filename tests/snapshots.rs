@@ -41,7 +41,8 @@ fn project() -> tempfile::TempDir {
     t
 }
 
-fn run(dir: &Path, candidate: &str, envs: &[(&str, &str)]) -> (i32, String) {
+/// candor in `dir` on the fake baseline against `candidate`, no personas, no store.
+fn command(dir: &Path, candidate: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_candor"));
     c.current_dir(dir)
         .env_remove("CI")
@@ -59,6 +60,11 @@ fn run(dir: &Path, candidate: &str, envs: &[(&str, &str)]) -> (i32, String) {
             "--candidate-persona",
             "none",
         ]);
+    c
+}
+
+fn run(dir: &Path, candidate: &str, envs: &[(&str, &str)]) -> (i32, String) {
+    let mut c = command(dir, candidate);
     for (k, v) in envs {
         c.env(k, v);
     }
@@ -132,19 +138,8 @@ fn answers_are_snapshotted_and_a_change_fails_its_trial() {
 fn answers_trials_are_listed_and_selected_exactly() {
     let p = project();
     let bin = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_candor"));
-        c.current_dir(p.path())
-            .env_remove("CI")
-            .env("INSTA_UPDATE", "always")
-            .env("NO_COLOR", "1")
-            .args([
-                "--full",
-                "--no-cache",
-                "--baseline",
-                "fake:base?flip=0.1",
-                "--candidate",
-                "fake:base?flip=0.1",
-            ]);
+        let mut c = command(p.path(), "fake:base?flip=0.1");
+        c.env("INSTA_UPDATE", "always");
         c
     };
     let out = bin().arg("--list").output().unwrap();
