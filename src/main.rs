@@ -169,6 +169,14 @@ fn keep_freed_memory() {
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    // A panic inside the template engine is turned into an error naming the
+    // template (spec::jinja::guarded); only other panics are printed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !candor::spec::jinja::in_guarded_step() {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     let root = project_root();
     let config = match load_config(&root) {

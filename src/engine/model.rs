@@ -2,6 +2,7 @@
 //! Everything here is independent of ONNX Runtime.
 
 use super::{EngineError, Message, Prompt};
+use crate::spec::jinja;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,9 +19,7 @@ pub struct ModelDir {
     /// Token ids that end generation.
     pub eos_ids: BTreeSet<u32>,
     pub pad_id: u32,
-    chat: Option<minijinja::Environment<'static>>,
-    bos_token: String,
-    eos_token: String,
+    chat: Option<ChatTemplate>,
 }
 
 fn read_json(
@@ -160,10 +159,17 @@ impl ModelDir {
             _ => None,
         };
         let chat = match template {
-            Some(t) => Some(chat_env(t).map_err(|e| EngineError::BadModel {
-                path: dir.join("tokenizer_config.json"),
-                message: format!("chat_template does not compile: {e}"),
-            })?),
+            Some(t) => Some(
+                ChatTemplate::compile(
+                    t,
+                    token_text(tcfg.get("bos_token")).unwrap_or_default(),
+                    eos_token,
+                )
+                .map_err(|e| EngineError::BadModel {
+                    path: dir.join("tokenizer_config.json"),
+                    message: format!("chat_template does not compile: {e}"),
+                })?,
+            ),
             None => None,
         };
         Ok(ModelDir {
@@ -177,8 +183,6 @@ impl ModelDir {
             eos_ids,
             pad_id,
             chat,
-            bos_token: token_text(tcfg.get("bos_token")).unwrap_or_default(),
-            eos_token,
         })
     }
 
@@ -195,25 +199,9 @@ impl ModelDir {
             path: self.dir.join("tokenizer_config.json"),
             message: "no chat_template: use a raw prompt, or add a chat template".into(),
         })?;
-        // A trailing assistant message is the start of the reply (a prefill): the
-        // template opens the assistant turn and the text follows, turn left open.
-        let (messages, prefill) = match messages.split_last() {
-            Some((last, rest)) if last.role == "assistant" => (rest, last.content.as_str()),
-            _ => (messages, ""),
-        };
-        let tmpl = env.get_template("chat").expect("compiled at load");
-        let mut text = tmpl
-            .render(minijinja::context! {
-                messages => minijinja::value::Value::from(minijinja::value::Serde(messages)),
-                add_generation_prompt => true,
-                bos_token => self.bos_token.clone(),
-                eos_token => self.eos_token.clone(),
-            })
-            .map_err(|e| {
-                EngineError::Request(format!("chat template of {}: {e}", self.dir.display()))
-            })?;
-        text.push_str(prefill);
-        Ok(text)
+        env.render(messages).map_err(|e| {
+            EngineError::Request(format!("chat template of {}: {e}", self.dir.display()))
+        })
     }
 
     /// Token ids of `text`; special tokens written in the text are recognised.
@@ -252,18 +240,56 @@ impl ModelDir {
     }
 }
 
-fn chat_env(template: String) -> Result<minijinja::Environment<'static>, minijinja::Error> {
-    let mut env = minijinja::Environment::new();
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    env.add_function(
-        "raise_exception",
-        |msg: String| -> Result<String, minijinja::Error> {
-            Err(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                msg,
-            ))
-        },
-    );
-    env.add_template_owned("chat", template)?;
-    Ok(env)
+/// A compiled chat template (Jinja, as transformers' tokenizers carry them)
+/// and the special tokens it may name.
+pub struct ChatTemplate {
+    env: minijinja::Environment<'static>,
+    bos_token: String,
+    eos_token: String,
+}
+
+impl ChatTemplate {
+    pub fn compile(
+        template: String,
+        bos_token: String,
+        eos_token: String,
+    ) -> Result<ChatTemplate, minijinja::Error> {
+        let mut env = jinja::environment();
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function(
+            "raise_exception",
+            |msg: String| -> Result<String, minijinja::Error> {
+                Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    msg,
+                ))
+            },
+        );
+        jinja::guarded(|| env.add_template_owned("chat", template))?;
+        Ok(ChatTemplate {
+            env,
+            bos_token,
+            eos_token,
+        })
+    }
+
+    /// The conversation as text with the assistant turn opened. A trailing
+    /// assistant message is the start of the reply (a prefill): the template
+    /// opens the assistant turn and the text follows, turn left open.
+    pub fn render(&self, messages: &[Message]) -> Result<String, minijinja::Error> {
+        let (messages, prefill) = match messages.split_last() {
+            Some((last, rest)) if last.role == "assistant" => (rest, last.content.as_str()),
+            _ => (messages, ""),
+        };
+        let mut text = jinja::guarded(|| {
+            self.env.get_template("chat")?.render(minijinja::context! {
+                messages => minijinja::value::Value::from(minijinja::value::Serde(messages)),
+                add_generation_prompt => true,
+                bos_token => self.bos_token.clone(),
+                eos_token => self.eos_token.clone(),
+            })
+        })?;
+        text.push_str(prefill);
+        Ok(text)
+    }
 }

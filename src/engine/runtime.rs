@@ -139,10 +139,12 @@ fn provision(target: &Path) -> Result<(), String> {
         return Ok(());
     }
     let wheel =
-        crate::engine::provision::pip_download(&format!("onnxruntime=={ORT_VERSION}"), &downloads)?;
+        crate::engine::provision::pip_download(&format!("onnxruntime=={ORT_VERSION}"), &downloads)
+            .map_err(|e| e.to_string())?;
     crate::engine::provision::extract_member(
         &wheel,
         &format!("onnxruntime/capi/{LIB_NAME}"),
         target,
     )
+    .map_err(|e| e.to_string())
 }

@@ -363,10 +363,11 @@ impl Gguf {
         self.metadata.get(key)
     }
 
-    pub fn tensor(&self, name: &str) -> Result<&TensorInfo, String> {
-        self.tensors
-            .get(name)
-            .ok_or_else(|| format!("tensor {name} is missing"))
+    pub fn tensor(&self, name: &str) -> Result<&TensorInfo, GgufError> {
+        self.tensors.get(name).ok_or_else(|| GgufError {
+            path: self.path.clone(),
+            message: format!("tensor {name} is missing"),
+        })
     }
 
     pub fn raw(&self, t: &TensorInfo) -> &[u8] {

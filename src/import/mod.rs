@@ -84,7 +84,7 @@ pub fn import_gguf(
         cfg.vocab_size
     ));
     progress("building tokenizer");
-    let tok = tokenizer::tokenizer_json(&g).map_err(e)?;
+    let tok = tokenizer::tokenizer_json(&g)?;
     progress(&format!("converting weights ({})", format_name(format)));
     let weights = weights(&g, &cfg, format).map_err(e)?;
     let io = |source: std::io::Error| ImportError::Io {
@@ -315,7 +315,7 @@ fn q8_linear(g: &Gguf, t: &TensorInfo) -> Linear {
 /// A tensor of the expected shape: `[cols]` for a vector (`rows` = 1 and one
 /// dimension), `[cols, rows]` in GGUF order for a matrix.
 fn shaped<'g>(g: &'g Gguf, name: &str, rows: usize, cols: usize) -> Result<&'g TensorInfo, String> {
-    let t = g.tensor(name)?;
+    let t = g.tensor(name).map_err(|e| e.message)?;
     let want: Vec<u64> = if rows == 1 {
         vec![cols as u64]
     } else {

@@ -1,6 +1,7 @@
 //! `tokenizer.json` (Hugging Face tokenizers format) from a GGUF vocabulary.
 
 use super::gguf::{Gguf, Value};
+use super::ImportError;
 use serde_json::{json, Map, Value as Json};
 
 /// GGUF token types (llama.cpp `llama_token_type`).
@@ -22,7 +23,14 @@ fn strings(g: &Gguf, key: &str) -> Result<Vec<String>, String> {
 }
 
 /// Builds the tokenizer JSON for a GPT-2 style (byte-level BPE) GGUF vocabulary.
-pub fn tokenizer_json(g: &Gguf) -> Result<Json, String> {
+pub fn tokenizer_json(g: &Gguf) -> Result<Json, ImportError> {
+    build(g).map_err(|message| ImportError::Model {
+        path: g.path.clone(),
+        message,
+    })
+}
+
+fn build(g: &Gguf) -> Result<Json, String> {
     let model = g
         .get("tokenizer.ggml.model")
         .and_then(Value::as_str)

@@ -10,6 +10,7 @@ pub mod seed;
 pub mod templates;
 pub mod text;
 
+use crate::spec::jinja::guarded;
 use crate::spec::{Diagnostic, OptionSet, PromptFormat, Scoring, Suite};
 pub use message::{Message, Prompt};
 pub use templates::Templates;
@@ -201,10 +202,10 @@ pub fn plan_suite(
         .map_or(suite.items.len(), |l| l.min(suite.items.len()));
     let items = &suite.items[..n_items];
     // The raw template was checked when the spec was read.
-    let mut raw_env = minijinja::Environment::new();
+    let mut raw_env = crate::spec::jinja::environment();
     raw_env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     let raw_template = match &suite.prompt {
-        PromptFormat::Raw(t) => raw_env.template_from_str(t).ok(),
+        PromptFormat::Raw(t) => guarded(|| raw_env.template_from_str(t)).ok(),
         _ => None,
     };
     let used_by = |cond: &Condition, item: &str| {
@@ -244,21 +245,20 @@ pub fn plan_suite(
                 .map_err(|e| vec![templates.diagnostic(&e, &used_by(&cond, &item.id))])?;
             let frame = match (&suite.prompt, &raw_template) {
                 (PromptFormat::Raw(_), Some(t)) => Frame::Raw(
-                    t.render(minijinja::context! { user => &user, question => &item.question })
-                        .map_err(|e| {
-                            let r = suite.spans.value("prompt.raw");
-                            vec![Diagnostic::at_offset(
-                                &suite.path,
-                                &suite.text,
-                                r.start,
-                                r.len(),
-                                format!(
-                                    "`prompt.raw` failed for {}: {e}",
-                                    used_by(&cond, &item.id)
-                                ),
-                                "expected a template using only `user` and `question`",
-                            )]
-                        })?,
+                    guarded(|| {
+                        t.render(minijinja::context! { user => &user, question => &item.question })
+                    })
+                    .map_err(|e| {
+                        let r = suite.spans.value("prompt.raw");
+                        vec![Diagnostic::at_offset(
+                            &suite.path,
+                            &suite.text,
+                            r.start,
+                            r.len(),
+                            format!("`prompt.raw` failed for {}: {e}", used_by(&cond, &item.id)),
+                            "expected a template using only `user` and `question`",
+                        )]
+                    })?,
                 ),
                 (PromptFormat::ChatWithPrefix(p), _) => Frame::Chat {
                     answer_prefix: Some(p.clone()),

@@ -1,6 +1,7 @@
 //! Templates under one directory, rendered with minijinja in strict mode.
 //! A template can include others, but never reach outside the directory.
 
+use crate::spec::jinja::guarded;
 use crate::spec::Diagnostic;
 use minijinja::{Environment, UndefinedBehavior};
 use std::path::{Path, PathBuf};
@@ -43,7 +44,7 @@ pub fn safe_path(dir: &Path, name: &str) -> Option<PathBuf> {
 impl Templates {
     pub fn new(dir: impl Into<PathBuf>) -> Templates {
         let dir = dir.into();
-        let mut env = Environment::new();
+        let mut env = crate::spec::jinja::environment();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         let root = dir.clone();
         env.set_loader(move |name| match safe_path(&root, name) {
@@ -80,8 +81,7 @@ impl Templates {
                 && error.name().is_none_or(|n| n == name),
             error,
         };
-        let t = self.env.get_template(name).map_err(wrap)?;
-        let out = t.render(ctx).map_err(wrap)?;
+        let out = guarded(|| self.env.get_template(name)?.render(ctx)).map_err(wrap)?;
         Ok(out.trim().to_string())
     }
 

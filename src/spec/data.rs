@@ -251,7 +251,23 @@ pub fn read(
             ));
         }
     };
-    let mut columns = None;
+    let (records, columns) = parse(&path, &source, format)?;
+    Ok(DataFile {
+        path,
+        source,
+        format,
+        records,
+        columns,
+    })
+}
+
+/// The records of a data file's text, and for CSV its header; `path` names the
+/// file in diagnostics.
+pub fn parse(
+    path: &Path,
+    source: &str,
+    format: DataFormat,
+) -> Result<(Vec<Record>, Option<Vec<String>>), Diagnostic> {
     let records = match format {
         DataFormat::Jsonl => {
             let mut out = Vec::new();
@@ -263,8 +279,8 @@ pub fn read(
                     Ok(Value::Object(obj)) => out.push(object_record(i + 1, obj)),
                     Ok(_) => {
                         return Err(Diagnostic::at_line(
-                            &path,
-                            Some(&source),
+                            path,
+                            Some(source),
                             i + 1,
                             1,
                             line.len(),
@@ -274,8 +290,8 @@ pub fn read(
                     }
                     Err(e) => {
                         return Err(Diagnostic::at_line(
-                            &path,
-                            Some(&source),
+                            path,
+                            Some(source),
                             i + 1,
                             e.column(),
                             1,
@@ -288,10 +304,10 @@ pub fn read(
             out
         }
         DataFormat::Yaml => {
-            let recs = yaml::parse_records(&source).map_err(|e| {
+            let recs = yaml::parse_records(source).map_err(|e| {
                 Diagnostic::at_offset(
-                    &path,
-                    &source,
+                    path,
+                    source,
                     e.index,
                     1,
                     e.message.clone(),
@@ -314,8 +330,8 @@ pub fn read(
                 Ok(h) => h.iter().map(str::to_string).collect(),
                 Err(e) => {
                     return Err(Diagnostic::at_line(
-                        &path,
-                        Some(&source),
+                        path,
+                        Some(source),
                         1,
                         1,
                         1,
@@ -331,8 +347,8 @@ pub fn read(
                     Err(e) => {
                         let line = e.position().map_or(1, |p| p.line() as usize);
                         return Err(Diagnostic::at_line(
-                            &path,
-                            Some(&source),
+                            path,
+                            Some(source),
                             line,
                             1,
                             1,
@@ -349,17 +365,10 @@ pub fn read(
                     .collect();
                 out.push(object_record(line, map));
             }
-            columns = Some(headers);
-            out
+            return Ok((out, Some(headers)));
         }
     };
-    Ok(DataFile {
-        path,
-        source,
-        format,
-        records,
-        columns,
-    })
+    Ok((records, None))
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -6,11 +6,14 @@
 pub mod config;
 pub mod data;
 pub mod diag;
+pub mod jinja;
 pub mod raw;
 pub mod spans;
 pub mod yaml;
 
 pub use diag::Diagnostic;
+
+pub use jinja::TEMPLATE_FUEL;
 pub use raw::{DecideBy, MatchMode, OptionSet, RefusalPolicy};
 
 use raw::*;
@@ -318,6 +321,12 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Suite>, Vec<Diagnostic>> {
 pub fn load(path: &Path) -> Result<Suite, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![Diagnostic::file(path, format!("cannot read spec: {e}"))])?;
+    parse(path, text)
+}
+
+/// Parses and validates a spec's text as if read from `path` (which places
+/// its diagnostics and anchors its data path).
+pub fn parse(path: &Path, text: String) -> Result<Suite, Vec<Diagnostic>> {
     let spans = Spans::parse(&text);
     let raw =
         yaml::parse_suite(&text).map_err(|e| vec![yaml_diagnostic(path, &text, &spans, e)])?;
@@ -706,9 +715,9 @@ fn scoring_section(
             PromptFormat::Chat
         }
         Some(RawPromptFormat { raw: Some(t), .. }) => {
-            let mut env = minijinja::Environment::new();
+            let mut env = jinja::environment();
             env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-            if let Err(e) = env.template_from_str(&t) {
+            if let Err(e) = jinja::guarded(|| env.template_from_str(&t).map(drop)) {
                 errors.push(h.at(
                     "prompt.raw",
                     format!("`prompt.raw` is not a valid template: {e}"),

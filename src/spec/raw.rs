@@ -50,23 +50,29 @@ pub struct RawPromptFormat {
     pub answer_prefix: Option<String>,
 }
 
+/// A scalar that parsed but is out of its range (a name with capitals, a
+/// probability of 2): what was expected, and what was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
 /// An identifier used in test names: lowercase letters, digits, `-` and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(try_from = "String")]
 pub struct Name(pub String);
 
 impl TryFrom<String> for Name {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
         let ok = !s.is_empty()
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ok {
             Ok(Name(s))
         } else {
-            Err(format!(
+            Err(InvalidValue(format!(
                 "invalid name `{s}`: expected lowercase letters, digits, `-` or `_` (it becomes part of test names)"
-            ))
+            )))
         }
     }
 }
@@ -297,10 +303,10 @@ pub struct RawJudge {
 pub struct Count(pub usize);
 
 impl TryFrom<u64> for Count {
-    type Error = String;
-    fn try_from(v: u64) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(v: u64) -> Result<Self, InvalidValue> {
         if v == 0 {
-            Err("expected a positive integer, found 0".into())
+            Err(InvalidValue("expected a positive integer, found 0".into()))
         } else {
             Ok(Count(v as usize))
         }
@@ -313,14 +319,14 @@ impl TryFrom<u64> for Count {
 pub struct Pp(pub f64);
 
 impl TryFrom<f64> for Pp {
-    type Error = String;
-    fn try_from(v: f64) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(v: f64) -> Result<Self, InvalidValue> {
         if v.is_finite() && (0.0..=100.0).contains(&v) {
             Ok(Pp(v))
         } else {
-            Err(format!(
+            Err(InvalidValue(format!(
                 "expected percentage points between 0 and 100, found {v}"
-            ))
+            )))
         }
     }
 }
@@ -331,14 +337,14 @@ impl TryFrom<f64> for Pp {
 pub struct Prob(pub f64);
 
 impl TryFrom<f64> for Prob {
-    type Error = String;
-    fn try_from(v: f64) -> Result<Self, String> {
+    type Error = InvalidValue;
+    fn try_from(v: f64) -> Result<Self, InvalidValue> {
         if v > 0.0 && v < 1.0 {
             Ok(Prob(v))
         } else {
-            Err(format!(
+            Err(InvalidValue(format!(
                 "expected a probability strictly between 0 and 1, found {v}"
-            ))
+            )))
         }
     }
 }
