@@ -118,7 +118,12 @@ pub fn import_gguf_adapted(
             a.dir.display(),
             a.describe()
         ));
+        let started = std::time::Instant::now();
         a.merge(&cfg, &mut weights)?;
+        progress(&format!(
+            "merged in {:.2} s",
+            started.elapsed().as_secs_f64()
+        ));
     }
     let io = |source: std::io::Error| ImportError::Io {
         path: out_dir.to_path_buf(),
