@@ -526,3 +526,84 @@ fn unsupported_adapters_are_errors_naming_the_field() {
     .to_string();
     assert!(e.contains("float32"), "{e}");
 }
+
+/// The fixture adapter's tensors rounded to `dtype` (F16 or BF16), written once in
+/// that type and once as the same values in F32.
+fn rounded(t: &Path, dtype: safetensors::Dtype) -> (PathBuf, PathBuf) {
+    let bytes = std::fs::read(fixture("adapter").join("adapter_model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut narrow: Vec<(String, Vec<usize>, Vec<u8>)> = vec![];
+    let mut wide: Vec<(String, Vec<usize>, Vec<u8>)> = vec![];
+    for (n, v) in st.tensors() {
+        let vals = f32s(v.data());
+        let (n_bytes, w_vals): (Vec<u8>, Vec<f32>) = match dtype {
+            safetensors::Dtype::F16 => {
+                let h: Vec<half::f16> = vals.iter().map(|&x| half::f16::from_f32(x)).collect();
+                (
+                    h.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                    h.iter().map(|x| x.to_f32()).collect(),
+                )
+            }
+            _ => {
+                let h: Vec<half::bf16> = vals.iter().map(|&x| half::bf16::from_f32(x)).collect();
+                (
+                    h.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                    h.iter().map(|x| x.to_f32()).collect(),
+                )
+            }
+        };
+        narrow.push((n.clone(), v.shape().to_vec(), n_bytes));
+        wide.push((
+            n,
+            v.shape().to_vec(),
+            w_vals.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ));
+    }
+    let write = |name: &str, d: safetensors::Dtype, tensors: &[(String, Vec<usize>, Vec<u8>)]| {
+        let dir = edited(t, name, |_| {});
+        let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+            .iter()
+            .map(|(n, s, b)| {
+                (
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(d, s.clone(), b).unwrap(),
+                )
+            })
+            .collect();
+        std::fs::write(
+            dir.join("adapter_model.safetensors"),
+            safetensors::serialize(views, None).unwrap(),
+        )
+        .unwrap();
+        dir
+    };
+    (
+        write(&format!("{dtype:?}"), dtype, &narrow),
+        write(&format!("{dtype:?}-as-f32"), safetensors::Dtype::F32, &wide),
+    )
+}
+
+#[test]
+fn half_precision_adapters_read_as_their_float32_values() {
+    let t = tempfile::tempdir().unwrap();
+    let r = reference();
+    let gguf = fixture("base.gguf");
+    for dtype in [safetensors::Dtype::F16, safetensors::Dtype::BF16] {
+        let (narrow, wide) = rounded(t.path(), dtype);
+        let mut logits = vec![];
+        for dir in [&narrow, &wide] {
+            let out = dir.with_extension("model");
+            let a = Adapter::load(dir).unwrap();
+            import_gguf_adapted(
+                &gguf,
+                &out,
+                candor::import::WeightFormat::F32,
+                Some(&a),
+                &mut |_| {},
+            )
+            .unwrap();
+            logits.push(load(&out).all_logits(&r.ids[0]).unwrap());
+        }
+        assert_eq!(logits[0], logits[1], "{dtype:?}");
+    }
+}
