@@ -77,12 +77,18 @@ enum StoreCommand {
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// Baseline model: a directory, `default`, or `fake:...`.
+    /// Baseline model: a directory, `default`, a `.gguf` file, `BASE+adapter=DIR`, a model file (`.yaml`), or `fake:...`.
     #[arg(long)]
     baseline: Option<String>,
-    /// Candidate model: a directory, `default`, or `fake:...`.
+    /// Candidate model: a directory, `default`, a `.gguf` file, `BASE+adapter=DIR`, a model file (`.yaml`), or `fake:...`.
     #[arg(long)]
     candidate: Option<String>,
+    /// A peft LoRA adapter directory merged into the baseline model (`default` or a `.gguf` file).
+    #[arg(long, value_name = "DIR")]
+    baseline_adapter: Option<PathBuf>,
+    /// A peft LoRA adapter directory merged into the candidate model (`default` or a `.gguf` file).
+    #[arg(long, value_name = "DIR")]
+    candidate_adapter: Option<PathBuf>,
     /// Baseline persona (templates/personas/NAME.j2); `none` for no persona.
     #[arg(long)]
     baseline_persona: Option<String>,
@@ -235,12 +241,29 @@ fn main() -> ExitCode {
             candor::spec::data::allow_outside_data(a.allow_outside_data);
             let base_cfg = config.baseline.clone();
             let cand_cfg = config.candidate.clone();
-            let model = |arg: Option<String>, cfg: Option<String>| {
-                ModelRef::parse(&arg.or(cfg).unwrap_or_else(|| "default".into()))
+            // The flag's model, else candor.yaml's (with its adapter, relative to the
+            // project root), else `default`; then the flag's adapter, if any.
+            let model = |arg: Option<String>,
+                         cfg: Option<&candor::spec::config::RawVariant>,
+                         adapter: Option<PathBuf>| {
+                let (m, cfg_adapter) = match (arg, cfg) {
+                    (Some(m), _) => (ModelRef::parse(&m)?, None),
+                    (None, Some(v)) => (
+                        ModelRef::parse(&v.model)?,
+                        v.adapter
+                            .as_ref()
+                            .map(|p| PathBuf::from(relative(&root, p))),
+                    ),
+                    (None, None) => (ModelRef::parse("default")?, None),
+                };
+                match adapter.or(cfg_adapter) {
+                    Some(dir) => m.with_adapter(dir),
+                    None => Ok(m),
+                }
             };
             let (baseline, candidate) = match (
-                model(a.baseline, base_cfg.as_ref().map(|v| v.model.clone())),
-                model(a.candidate, cand_cfg.as_ref().map(|v| v.model.clone())),
+                model(a.baseline, base_cfg.as_ref(), a.baseline_adapter),
+                model(a.candidate, cand_cfg.as_ref(), a.candidate_adapter),
             ) {
                 (Ok(b), Ok(c)) => (b, c),
                 (Err(e), _) | (_, Err(e)) => {

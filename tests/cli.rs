@@ -207,3 +207,66 @@ fn data_outside_the_project_needs_an_explicit_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn adapter_flags_need_a_base_candor_imports() {
+    // candor.yaml's candidate here is a fake model: it has no weights to merge into.
+    let (code, _, err) = candor(&["--list", "--candidate-adapter", "lora/adapter"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("fake:base?flip=0.1+adapter=lora/adapter") && err.contains("no weights"),
+        "{err}"
+    );
+    let (code, _, err) = candor(&[
+        "--list",
+        "--candidate",
+        "default:q4",
+        "--candidate-adapter",
+        "lora/adapter",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("4-bit"), "{err}");
+    // A base and an adapter that parse: --list opens no model.
+    let (code, out, err) = candor(&[
+        "--list",
+        "--baseline",
+        "lora/base.gguf",
+        "--candidate",
+        "lora/base.gguf",
+        "--candidate-adapter",
+        "lora/adapter",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // A missing adapter directory is found when the model is opened, before any import.
+    let (code, _, err) = candor(&["--candidate", "lora/base.gguf+adapter=lora/nowhere"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("lora/nowhere: missing adapter directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_config_adapter_is_relative_to_the_project_root() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("candor.yaml"),
+        "baseline: {model: \"fake:b\"}\ncandidate: {model: \"fake:c\", adapter: adapters/warm}\n",
+    )
+    .unwrap();
+    let sub = t.path().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .current_dir(&sub)
+        .arg("--list")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // The adapter is merged into the config's model (which, a fake, cannot take it).
+    let want = format!(
+        "fake:c+adapter={}",
+        t.path().join("adapters/warm").display()
+    );
+    assert!(err.contains(&want), "{err}");
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct ModelArgs {
-    /// A model directory, or `default` (also `default:q4`, `default:q4-fast`).
+    /// A model: a directory, `default` (also `default:q4`, `default:q4-fast`), a `.gguf` file, `BASE+adapter=DIR` or a model file.
     pub dir: String,
     #[arg(long)]
     pub prompt: String,

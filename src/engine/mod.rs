@@ -154,6 +154,7 @@ pub enum EngineError {
     Backend(Box<dyn std::error::Error + Send + Sync>),
 }
 
+pub mod adapted;
 pub mod model;
 pub mod onnx;
 pub mod provision;
@@ -213,12 +214,11 @@ pub fn open(
             Ok(Box::new(OrtEngine::load(&dir, opts.clone(), progress)?))
         }
         ModelRef::Dir(dir) => Ok(Box::new(OrtEngine::load(dir, opts.clone(), progress)?)),
-        ModelRef::File(path) => Err(EngineError::BadReference {
-            reference: path.display().to_string(),
-            message: "model files (`*.yaml`) are not supported by this version of candor; \
-                      name a model directory, `default[:f32|q4|q4-fast]` or `fake:...`"
-                .into(),
-        }),
+        ModelRef::Gguf(_) | ModelRef::Adapted { .. } => {
+            let dir = adapted::resolve(model, progress)?;
+            Ok(Box::new(OrtEngine::load(&dir, opts.clone(), progress)?))
+        }
+        ModelRef::File(path) => open(&adapted::load_model_file(path)?, opts, progress),
     }
 }
 
@@ -232,6 +232,10 @@ pub fn open_onnx(
     let dir = match model {
         ModelRef::Default(format) => resolve_default(*format, progress)?,
         ModelRef::Dir(dir) => dir.clone(),
+        ModelRef::Gguf(_) | ModelRef::Adapted { .. } => adapted::resolve(model, progress)?,
+        ModelRef::File(path) => {
+            return open_onnx(&adapted::load_model_file(path)?, opts, progress);
+        }
         other => {
             return Err(EngineError::BadReference {
                 reference: other.to_string(),

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 /// |---|---|
 /// | `default`, `default:f32`, `default:q4`, `default:q4-fast` | SmolLM2-135M-Instruct, provisioned into the cache |
 /// | `fake:LABEL?key=value&...` | a deterministic stand-in for tests ([`super::fake`]) |
-/// | `PATH.yaml` / `PATH.yml` | a model file (reserved for served models and adapters) |
+/// | `PATH.gguf` | a Llama GGUF file, imported (float32) into the cache on first use |
+/// | `BASE+adapter=DIR` | `BASE` (`default`, `default:f32` or a `.gguf` file) with the LoRA adapter in `DIR` merged into its weights, cached |
+/// | `PATH.yaml` / `PATH.yml` | a model file: `model:` (any other reference) and optionally `adapter:` ([`super::adapted`]) |
 /// | anything else | a model directory |
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -20,12 +22,31 @@ pub enum ModelRef {
     Fake(FakeSpec),
     File(PathBuf),
     Dir(PathBuf),
+    Gguf(PathBuf),
+    Adapted {
+        base: Box<ModelRef>,
+        adapter: PathBuf,
+    },
 }
+
+/// What separates a base from its adapter in a reference.
+pub const ADAPTER_SEP: &str = "+adapter=";
 
 impl ModelRef {
     /// Parses a model argument. Only `fake:` parameters can be wrong here;
     /// paths are checked when the model is opened.
     pub fn parse(text: &str) -> Result<ModelRef, EngineError> {
+        if let Some((base, adapter)) = text.split_once(ADAPTER_SEP) {
+            if adapter.is_empty() || adapter.contains(ADAPTER_SEP) {
+                return Err(EngineError::BadReference {
+                    reference: text.into(),
+                    message: format!(
+                        "expected one adapter directory after `{ADAPTER_SEP}` (BASE{ADAPTER_SEP}DIR)"
+                    ),
+                });
+            }
+            return ModelRef::parse(base)?.with_adapter(PathBuf::from(adapter));
+        }
         if let Some(weights) = text.strip_prefix("default") {
             let format = match weights {
                 "" | ":f32" => Some(WeightFormat::F32),
@@ -57,7 +78,38 @@ impl ModelRef {
         ) {
             return Ok(ModelRef::File(path));
         }
+        if path.extension().and_then(|e| e.to_str()) == Some("gguf") {
+            return Ok(ModelRef::Gguf(path));
+        }
         Ok(ModelRef::Dir(path))
+    }
+
+    /// This model with a LoRA adapter merged into its weights. Only bases whose
+    /// float32 weights candor imports itself can take one.
+    pub fn with_adapter(self, adapter: PathBuf) -> Result<ModelRef, EngineError> {
+        let refuse = |why: &str| {
+            EngineError::BadReference {
+            reference: format!("{self}{ADAPTER_SEP}{}", adapter.display()),
+            message: format!(
+                "{why}; an adapter is merged into a base candor imports itself: `default` (or `default:f32`) or a `.gguf` file"
+            ),
+        }
+        };
+        match &self {
+            ModelRef::Default(WeightFormat::F32) | ModelRef::Gguf(_) => Ok(ModelRef::Adapted {
+                base: Box::new(self),
+                adapter,
+            }),
+            ModelRef::Default(_) => Err(refuse(
+                "4-bit weights cannot take an adapter (it is merged into float32 weights)",
+            )),
+            ModelRef::Adapted { .. } => Err(refuse("only one adapter per model")),
+            ModelRef::Dir(_) => Err(refuse(
+                "an ONNX model directory's weights are not re-imported",
+            )),
+            ModelRef::File(_) => Err(refuse("a model file names its adapter itself (`adapter:`)")),
+            ModelRef::Fake(_) => Err(refuse("a fake model has no weights")),
+        }
     }
 }
 
@@ -68,7 +120,12 @@ impl std::fmt::Display for ModelRef {
             ModelRef::Default(WeightFormat::F32) => f.write_str("default"),
             ModelRef::Default(w) => write!(f, "default:{}", crate::import::format_name(*w)),
             ModelRef::Fake(spec) => f.write_str(&spec.text),
-            ModelRef::File(p) | ModelRef::Dir(p) => write!(f, "{}", p.display()),
+            ModelRef::File(p) | ModelRef::Dir(p) | ModelRef::Gguf(p) => {
+                write!(f, "{}", p.display())
+            }
+            ModelRef::Adapted { base, adapter } => {
+                write!(f, "{base}{ADAPTER_SEP}{}", adapter.display())
+            }
         }
     }
 }
@@ -93,6 +150,9 @@ mod tests {
             ("models/judge.yaml", "File"),
             ("models/v2", "Dir"),
             ("default-model", "Dir"),
+            ("models/base.gguf", "Gguf"),
+            ("default+adapter=adapters/warm", "Adapted"),
+            ("models/base.gguf+adapter=a/b", "Adapted"),
         ] {
             let m = ModelRef::parse(text).unwrap();
             assert!(format!("{m:?}").starts_with(kind), "{text}: {m:?}");
@@ -110,5 +170,19 @@ mod tests {
         assert!(e.contains("default:q4-fast"), "{e}");
         let e = ModelRef::parse("fake:x?flip=3").unwrap_err().to_string();
         assert!(e.contains("rate in [0, 1]"), "{e}");
+        for (text, says) in [
+            ("default:q4+adapter=a", "4-bit"),
+            ("models/v2+adapter=a", "ONNX model directory"),
+            ("fake:x+adapter=a", "no weights"),
+            ("m.yaml+adapter=a", "model file"),
+            ("default+adapter=", "one adapter directory"),
+            ("default+adapter=a+adapter=b", "one adapter directory"),
+        ] {
+            let e = ModelRef::parse(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let with = ModelRef::parse("default+adapter=a").unwrap();
+        let e = with.with_adapter("b".into()).unwrap_err().to_string();
+        assert!(e.contains("only one adapter"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod gguf;
 pub mod llama;
+pub mod lora;
 pub mod onnx;
 pub mod tiny;
 pub mod tokenizer;
@@ -43,6 +44,9 @@ pub enum ImportError {
         path: std::path::PathBuf,
         message: String,
     },
+    /// A LoRA adapter that cannot be merged into this model.
+    #[error(transparent)]
+    Adapter(#[from] lora::AdapterError),
     /// The output could not be written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -56,6 +60,18 @@ pub fn import_gguf(
     gguf_path: &Path,
     out_dir: &Path,
     format: WeightFormat,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), ImportError> {
+    import_gguf_adapted(gguf_path, out_dir, format, None, progress)
+}
+
+/// Imports `gguf_path` into `out_dir` with a LoRA adapter merged into its
+/// weights ([`lora::Adapter::merge`]; float32 weights only).
+pub fn import_gguf_adapted(
+    gguf_path: &Path,
+    out_dir: &Path,
+    format: WeightFormat,
+    adapter: Option<&lora::Adapter>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ImportError> {
     let e = |message: String| ImportError::Model {
@@ -83,10 +99,32 @@ pub fn import_gguf(
         cfg.num_key_value_heads,
         cfg.vocab_size
     ));
+    if let Some(a) = adapter {
+        if format != WeightFormat::F32 {
+            return Err(e(format!(
+                "weights {}: an adapter is merged into float32 weights (import with weights f32)",
+                format_name(format)
+            )));
+        }
+        a.check(&cfg)?;
+    }
     progress("building tokenizer");
     let tok = tokenizer::tokenizer_json(&g)?;
     progress(&format!("converting weights ({})", format_name(format)));
-    let weights = weights(&g, &cfg, format).map_err(e)?;
+    let mut weights = weights(&g, &cfg, format).map_err(e)?;
+    if let Some(a) = adapter {
+        progress(&format!(
+            "merging adapter {} ({})",
+            a.dir.display(),
+            a.describe()
+        ));
+        let started = std::time::Instant::now();
+        a.merge(&cfg, &mut weights)?;
+        progress(&format!(
+            "merged in {:.2} s",
+            started.elapsed().as_secs_f64()
+        ));
+    }
     let io = |source: std::io::Error| ImportError::Io {
         path: out_dir.to_path_buf(),
         source,
@@ -131,7 +169,18 @@ pub fn import_gguf(
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         "head_dim": cfg.head_dim(),
-        "candor_import": {"source": gguf_path.file_name().map(|n| n.to_string_lossy().into_owned()), "weights": format_name(format)},
+        "candor_import": {
+            "source": gguf_path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "weights": format_name(format),
+            "adapter": adapter.map(|a| serde_json::json!({
+                "dir": a.dir.display().to_string(),
+                "r": a.r,
+                "lora_alpha": a.lora_alpha,
+                "use_rslora": a.use_rslora,
+                "scale": a.scale(),
+                "modules": a.modules().iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+            })),
+        },
     });
     c.as_object_mut()
         .unwrap()

@@ -23,6 +23,9 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawVariant {
     pub model: String,
+    /// A peft LoRA adapter directory merged into `model`, relative to the project root.
+    #[serde(default)]
+    pub adapter: Option<String>,
     #[serde(default)]
     pub persona: Option<String>,
 }
