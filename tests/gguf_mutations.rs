@@ -17,6 +17,8 @@ struct Layout {
     key_lens: Vec<usize>,
     /// The value of `general.alignment` (a u32).
     alignment: usize,
+    /// The value of `llama.context_length` (a u32).
+    context_length: usize,
     /// The element count of the token array.
     tokens_len: usize,
     /// Per tensor: its dimension count, its first dimension, its type, its offset.
@@ -105,7 +107,7 @@ fn tiny_gguf() -> (Vec<u8>, Layout) {
     w.kv_u32("llama.block_count", 1);
     w.kv_u32("llama.attention.head_count", 2);
     w.kv_u32("llama.attention.head_count_kv", 1);
-    w.kv_u32("llama.context_length", 64);
+    w.layout.context_length = w.kv_u32("llama.context_length", 64);
     w.kv_str("tokenizer.ggml.model", "gpt2");
     w.layout.tokens_len = w.kv_strs("tokenizer.ggml.tokens", &tokens);
     w.kv_strs("tokenizer.ggml.merges", &["a b".to_string()]);
@@ -313,4 +315,31 @@ fn the_errors_say_what_was_expected() {
     let mut b = seed.clone();
     put_u64(&mut b, l.tensors[2].3, u64::MAX - 31);
     assert!(err(b).contains("extend past the end of the file"));
+}
+
+/// A file claiming a context of four billion positions imports with bounded
+/// rotary tables (the fuzzer's out-of-memory finding): the positions are
+/// limited, the import says so, and the model directory says the limit.
+#[test]
+fn a_huge_context_length_is_limited_not_allocated() {
+    let (mut b, l) = tiny_gguf();
+    put_u32(&mut b, l.context_length, u32::MAX);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge-context.gguf");
+    std::fs::write(&path, &b).unwrap();
+    let mut notes = Vec::new();
+    let out = dir.path().join("out");
+    import_gguf(&path, &out, WeightFormat::F32, &mut |m| {
+        notes.push(m.to_string())
+    })
+    .unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("context length 4294967295 limited to 131072")),
+        "{notes:?}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["max_position_embeddings"], 131072);
 }

@@ -91,6 +91,13 @@ pub fn import_gguf_adapted(
         )));
     }
     let cfg = config(&g).map_err(e)?;
+    if let Some(n) = g.get("llama.context_length").and_then(Value::as_u64) {
+        if n > MAX_POSITIONS as u64 {
+            progress(&format!(
+                "context length {n} limited to {MAX_POSITIONS} positions (longer prompts are refused)"
+            ));
+        }
+    }
     progress(&format!(
         "{} layers, hidden {}, {} heads / {} KV heads, vocab {}",
         cfg.num_hidden_layers,
@@ -205,6 +212,11 @@ pub fn format_name(f: WeightFormat) -> &'static str {
     }
 }
 
+/// The most positions a graph gets rotary tables for (64 MB at head dimension
+/// 64): far beyond candor's prompts, and a bound on the tables a file claiming
+/// a context of 2^60 would make the builder allocate (found by tests/fuzz.rs).
+const MAX_POSITIONS: usize = 1 << 17;
+
 fn config(g: &Gguf) -> Result<LlamaConfig, String> {
     let u = |k: &str| {
         g.get(&format!("llama.{k}"))
@@ -232,7 +244,7 @@ fn config(g: &Gguf) -> Result<LlamaConfig, String> {
         num_key_value_heads: u("attention.head_count_kv").unwrap_or(heads),
         rope_theta: f("rope.freq_base", 10000.0),
         rms_norm_eps: f("attention.layer_norm_rms_epsilon", 1e-5),
-        max_position_embeddings: u("context_length").unwrap_or(2048),
+        max_position_embeddings: u("context_length").unwrap_or(2048).min(MAX_POSITIONS),
         tie_word_embeddings: !g.tensors.contains_key("output.weight"),
         bos_token_id: g
             .get("tokenizer.ggml.bos_token_id")
