@@ -301,7 +301,7 @@ impl Gguf {
         let (per, _) = kind.block();
         if dims[0] % per as u64 != 0 {
             return Err(format!(
-                "rows of {} elements are not whole {kind:?} blocks of {per}",
+                "rows of {} elements are not whole {kind} blocks of {per}",
                 dims[0]
             ));
         }
