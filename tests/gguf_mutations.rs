@@ -233,7 +233,7 @@ fn mutate(seed: &[u8], l: &Layout, rng: &mut Rng, i: usize) -> (Vec<u8>, &'stati
             (b, "offset past the end", true)
         }
         8 => {
-            put_u32(&mut b, t.2, [6, 13, 99, u32::MAX][rng.below(4)]);
+            put_u32(&mut b, t.2, [4, 20, 99, u32::MAX][rng.below(4)]);
             (b, "unknown tensor type", true)
         }
         _ => {
@@ -315,6 +315,17 @@ fn the_errors_say_what_was_expected() {
     let mut b = seed.clone();
     put_u64(&mut b, l.tensors[2].3, u64::MAX - 31);
     assert!(err(b).contains("extend past the end of the file"));
+    // A type candor does not read is named, beside the ones it does.
+    let mut b = seed.clone();
+    put_u32(&mut b, l.tensors[2].2, 20);
+    let e = err(b);
+    assert!(e.contains("GGML type 20 (IQ4_NL) is not supported"), "{e}");
+    assert!(e.contains("Q4_K") && e.contains("BF16"), "{e}");
+    // A K-quant on rows that are not whole super-blocks of 256.
+    let mut b = seed.clone();
+    put_u32(&mut b, l.tensors[2].2, 12);
+    let e = err(b);
+    assert!(e.contains("not whole Q4_K blocks of 256"), "{e}");
 }
 
 /// A file claiming a context of four billion positions imports with bounded

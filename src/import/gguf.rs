@@ -1,5 +1,5 @@
-//! GGUF reading: metadata, tensor directory, and dequantization of the block
-//! formats llama.cpp writes for small models (F32, F16, Q8_0, Q4_0, Q4_1).
+//! GGUF reading: metadata and tensor directory; the block formats themselves are
+//! in `quants`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,38 +38,8 @@ impl Value {
     }
 }
 
-/// GGML tensor element types candor can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GgmlType {
-    F32,
-    F16,
-    Q4_0,
-    Q4_1,
-    Q8_0,
-}
-
-impl GgmlType {
-    fn from_id(id: u32) -> Option<Self> {
-        Some(match id {
-            0 => GgmlType::F32,
-            1 => GgmlType::F16,
-            2 => GgmlType::Q4_0,
-            3 => GgmlType::Q4_1,
-            8 => GgmlType::Q8_0,
-            _ => return None,
-        })
-    }
-    /// (elements per block, bytes per block)
-    fn block(self) -> (usize, usize) {
-        match self {
-            GgmlType::F32 => (1, 4),
-            GgmlType::F16 => (1, 2),
-            GgmlType::Q4_0 => (32, 18),
-            GgmlType::Q4_1 => (32, 20),
-            GgmlType::Q8_0 => (32, 34),
-        }
-    }
-}
+use super::quants::{self, TensorError};
+pub use super::quants::{GgmlType, Q4Blocks};
 
 #[derive(Clone, Debug)]
 pub struct TensorInfo {
@@ -312,7 +282,11 @@ impl Gguf {
         let ty = r.u32()?;
         let offset = r.u64()?;
         let kind = GgmlType::from_id(ty).ok_or_else(|| {
-            format!("GGML type {ty} is not supported (F32, F16, Q4_0, Q4_1, Q8_0 are)")
+            let name = GgmlType::id_name(ty).map_or(String::new(), |n| format!(" ({n})"));
+            format!(
+                "GGML type {ty}{name} is not supported ({} are)",
+                GgmlType::supported_list()
+            )
         })?;
         if dims.contains(&0) {
             return Err(format!("a zero dimension in {dims:?}"));
@@ -327,7 +301,7 @@ impl Gguf {
         let (per, _) = kind.block();
         if dims[0] % per as u64 != 0 {
             return Err(format!(
-                "rows of {} elements are not whole {kind:?} blocks of {per}",
+                "rows of {} elements are not whole {kind} blocks of {per}",
                 dims[0]
             ));
         }
@@ -374,144 +348,20 @@ impl Gguf {
         self.bytes(t)
     }
 
-    /// All values as f32, in GGUF order (rows of `dims[0]`).
-    pub fn dequantize(&self, t: &TensorInfo) -> Vec<f32> {
-        dequantize(t.kind, self.raw(t), t.n_elements())
+    /// All values as f32, in GGUF order (rows of `dims[0]`), exactly as llama.cpp
+    /// dequantizes them; an error names the file and the tensor.
+    pub fn dequantize(&self, t: &TensorInfo) -> Result<Vec<f32>, TensorError> {
+        quants::dequantize(t.kind, self.raw(t), t.n_elements()).map_err(|source| TensorError {
+            path: self.path.clone(),
+            tensor: t.name.clone(),
+            source,
+        })
     }
-}
-
-fn f16(b: &[u8]) -> f32 {
-    half::f16::from_le_bytes([b[0], b[1]]).to_f32()
-}
-
-/// Dequantizes `n` values of type `kind` from `raw`.
-pub fn dequantize(kind: GgmlType, raw: &[u8], n: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(n);
-    match kind {
-        GgmlType::F32 => out.extend(
-            raw.chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
-        ),
-        GgmlType::F16 => out.extend(raw.chunks_exact(2).map(f16)),
-        GgmlType::Q8_0 => {
-            for b in raw.chunks_exact(34) {
-                let d = f16(&b[0..2]);
-                out.extend(b[2..].iter().map(|&q| d * (q as i8) as f32));
-            }
-        }
-        GgmlType::Q4_0 => {
-            for b in raw.chunks_exact(18) {
-                let d = f16(&b[0..2]);
-                let qs = &b[2..];
-                out.extend(qs.iter().map(|&q| d * ((q & 0xF) as i32 - 8) as f32));
-                out.extend(qs.iter().map(|&q| d * ((q >> 4) as i32 - 8) as f32));
-            }
-        }
-        GgmlType::Q4_1 => {
-            for b in raw.chunks_exact(20) {
-                let (d, m) = (f16(&b[0..2]), f16(&b[2..4]));
-                let qs = &b[4..];
-                out.extend(qs.iter().map(|&q| d * (q & 0xF) as f32 + m));
-                out.extend(qs.iter().map(|&q| d * (q >> 4) as f32 + m));
-            }
-        }
-    }
-    out
-}
-
-/// 4-bit blocks in MatMulNBits' layout: per block, the 32 nibbles packed two per
-/// byte in element order; the scale; and the additive offset (Q4_1 only).
-pub struct Q4Blocks {
-    pub packed: Vec<u8>,
-    pub scales: Vec<f32>,
-    pub offsets: Option<Vec<f32>>,
-}
-
-/// Repacks Q4_0/Q4_1 blocks (GGUF stores element j and j+16 in one byte).
-pub fn repack_q4(kind: GgmlType, raw: &[u8]) -> Option<Q4Blocks> {
-    let (bytes, has_min) = match kind {
-        GgmlType::Q4_0 => (18, false),
-        GgmlType::Q4_1 => (20, true),
-        _ => return None,
-    };
-    let nb = raw.len() / bytes;
-    let mut packed = Vec::with_capacity(nb * 16);
-    let mut scales = Vec::with_capacity(nb);
-    let mut offsets = if has_min {
-        Some(Vec::with_capacity(nb))
-    } else {
-        None
-    };
-    for b in raw.chunks_exact(bytes) {
-        let d = f16(&b[0..2]);
-        scales.push(d);
-        let qs = if has_min {
-            // value = d·q + m = d·(q − 8) + (m + 8d)
-            offsets.as_mut().unwrap().push(f16(&b[2..4]) + 8.0 * d);
-            &b[4..]
-        } else {
-            &b[2..]
-        };
-        let mut q = [0u8; 32];
-        for j in 0..16 {
-            q[j] = qs[j] & 0xF;
-            q[j + 16] = qs[j] >> 4;
-        }
-        for j in 0..16 {
-            packed.push(q[2 * j] | (q[2 * j + 1] << 4));
-        }
-    }
-    Some(Q4Blocks {
-        packed,
-        scales,
-        offsets,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn f16b(x: f32) -> [u8; 2] {
-        half::f16::from_f32(x).to_le_bytes()
-    }
-
-    #[test]
-    fn q4_1_dequantizes_low_then_high_nibbles() {
-        let mut b = vec![];
-        b.extend(f16b(0.5));
-        b.extend(f16b(-1.0));
-        b.extend((0..16u8).map(|j| j | ((15 - j) << 4)));
-        let v = dequantize(GgmlType::Q4_1, &b, 32);
-        assert_eq!(v[0], -1.0);
-        assert_eq!(v[3], 0.5 * 3.0 - 1.0);
-        assert_eq!(v[16], 0.5 * 15.0 - 1.0);
-        let r = repack_q4(GgmlType::Q4_1, &b).unwrap();
-        // Element 2j in the low nibble, 2j+1 in the high nibble.
-        assert_eq!(r.packed[0], 1 << 4);
-        assert_eq!(r.packed[8], 15 | (14 << 4));
-        let off = r.offsets.unwrap()[0];
-        for (e, want) in v.iter().enumerate() {
-            let q = (r.packed[e / 2] >> (4 * (e % 2))) & 0xF;
-            assert_eq!(r.scales[0] * (q as f32 - 8.0) + off, *want);
-        }
-    }
-
-    #[test]
-    fn q8_0_and_q4_0() {
-        let mut b = vec![];
-        b.extend(f16b(2.0));
-        b.extend((0..32i8).map(|i| (i - 16) as u8));
-        let v = dequantize(GgmlType::Q8_0, &b, 32);
-        assert_eq!(v[0], -32.0);
-        assert_eq!(v[31], 30.0);
-        let mut b = vec![];
-        b.extend(f16b(0.25));
-        b.extend([0x80u8; 16]);
-        let v = dequantize(GgmlType::Q4_0, &b, 32);
-        assert_eq!(v[0], -2.0);
-        assert_eq!(v[16], 0.0);
-    }
 
     #[test]
     fn rejects_garbage() {

@@ -33,12 +33,13 @@ impl LlamaConfig {
 pub enum Linear {
     /// Dense float weights, row-major `[out][in]`.
     Dense { out: usize, inp: usize, w: Vec<f32> },
-    /// 4-bit blocks of 32 along `in`, kept quantized: value = scale·(q − 8) + offset.
-    /// `packed` is MatMulNBits' layout `[out][in/32][16]` (element 2j in the low nibble of byte j);
-    /// `offset` (Q4_1's per-block minimum plus 8·scale) is `None` for Q4_0.
+    /// 4-bit blocks of `block` (32, or 16) along `in`, kept quantized: value = scale·(q − 8) + offset.
+    /// `packed` is MatMulNBits' layout `[out][in/block][block/2]` (element 2j in the low nibble of byte j);
+    /// `offset` (e.g. Q4_1's per-block minimum plus 8·scale) is `None` for symmetric blocks (Q4_0).
     Q4 {
         out: usize,
         inp: usize,
+        block: usize,
         packed: Vec<u8>,
         scales: Vec<f32>,
         offset: Option<Vec<f32>>,
@@ -184,12 +185,16 @@ impl Builder<'_> {
             Linear::Q4 {
                 out,
                 inp,
+                block,
                 packed,
                 scales,
                 offset,
             } => {
-                let blocks = (*inp / 32) as i64;
-                let b = self.weight(name, Tensor::u8(&[*out as i64, blocks, 16], packed.clone()));
+                let blocks = (*inp / *block) as i64;
+                let b = self.weight(
+                    name,
+                    Tensor::u8(&[*out as i64, blocks, *block as i64 / 2], packed.clone()),
+                );
                 let s = self.weight(
                     &format!("{name}.scales"),
                     Tensor::f32(&[*out as i64 * blocks], scales),
@@ -206,7 +211,7 @@ impl Builder<'_> {
                         ("K", Attr::Int(*inp as i64)),
                         ("N", Attr::Int(*out as i64)),
                         ("bits", Attr::Int(4)),
-                        ("block_size", Attr::Int(32)),
+                        ("block_size", Attr::Int(*block as i64)),
                         ("accuracy_level", Attr::Int(level)),
                     ],
                 );
@@ -225,7 +230,7 @@ impl Builder<'_> {
                             &format!("{name}.offsets"),
                             Tensor::f32(&[blocks, *out as i64], &t),
                         );
-                        let shape = self.g.ints(&[0, 0, blocks, 32]);
+                        let shape = self.g.ints(&[0, 0, blocks, *block as i64]);
                         let xb = self.g.op("Reshape", &[x, &shape], &[]);
                         // ReduceSum takes its axes as an input since opset 13.
                         let axes = self.g.ints(&[-1]);
@@ -521,7 +526,7 @@ fn concat_rows(parts: &[&Linear]) -> Option<Linear> {
         // way) and the Split after them copied every output: 3 % of a scoring run.
         // 4-bit ones do: a batch-1 decoding step is mostly per-kernel overhead.
         Linear::Dense { .. } => None,
-        Linear::Q4 { inp, .. } => {
+        Linear::Q4 { inp, block, .. } => {
             let (mut packed, mut scales, mut offsets, mut out) = (vec![], vec![], vec![], 0);
             let mut any_offset = false;
             for p in parts {
@@ -529,10 +534,11 @@ fn concat_rows(parts: &[&Linear]) -> Option<Linear> {
                     Linear::Q4 {
                         out: o,
                         inp: i,
+                        block: bl,
                         packed: pk,
                         scales: sc,
                         offset,
-                    } if i == inp => {
+                    } if i == inp && bl == block => {
                         packed.extend_from_slice(pk);
                         scales.extend_from_slice(sc);
                         // Q4_0 has no offset: the same as an offset of zero.
@@ -551,6 +557,7 @@ fn concat_rows(parts: &[&Linear]) -> Option<Linear> {
             Some(Linear::Q4 {
                 out,
                 inp: *inp,
+                block: *block,
                 packed,
                 scales,
                 offset: any_offset.then_some(offsets),

@@ -7,6 +7,7 @@ pub mod gguf;
 pub mod llama;
 pub mod lora;
 pub mod onnx;
+pub mod quants;
 pub mod tiny;
 pub mod tokenizer;
 
@@ -38,6 +39,9 @@ pub enum ImportError {
     /// The file is not a GGUF file candor can read.
     #[error(transparent)]
     Gguf(#[from] gguf::GgufError),
+    /// A tensor's data does not dequantize.
+    #[error(transparent)]
+    Tensor(#[from] quants::TensorError),
     /// The file reads, but the model in it is not one candor can build.
     #[error("{}: {message}", path.display())]
     Model {
@@ -118,7 +122,10 @@ pub fn import_gguf_adapted(
     progress("building tokenizer");
     let tok = tokenizer::tokenizer_json(&g)?;
     progress(&format!("converting weights ({})", format_name(format)));
-    let mut weights = weights(&g, &cfg, format).map_err(e)?;
+    let (mut weights, requantized) = weights(&g, &cfg, format)?;
+    for line in requantized_lines(&requantized) {
+        progress(&line);
+    }
     if let Some(a) = adapter {
         progress(&format!(
             "merging adapter {} ({})",
@@ -187,6 +194,13 @@ pub fn import_gguf_adapted(
                 "scale": a.scale(),
                 "modules": a.modules().iter().map(|(m, _)| *m).collect::<Vec<_>>(),
             })),
+            "requantized": requantized.iter().map(|(k, s)| (k.to_string(), serde_json::json!({
+                "to": format!("4-bit blocks of {REQUANT_BLOCK}, float32 scale and minimum"),
+                "tensors": s.tensors,
+                "weights": s.elements,
+                "relative_rms_error": s.relative_rms(),
+                "max_abs_error": s.max_abs_err,
+            }))).collect::<serde_json::Map<_, _>>(),
         },
     });
     c.as_object_mut()
@@ -323,37 +337,80 @@ fn reorder<T: Copy>(v: &[T], src_rows: &[usize]) -> Vec<T> {
         .collect()
 }
 
-fn linear(g: &Gguf, t: &TensorInfo, format: WeightFormat, perm_heads: Option<usize>) -> Linear {
+/// Block size of the 4-bit blocks that 5-, 6-bit tensors are requantized to under `q4`.
+pub const REQUANT_BLOCK: usize = 32;
+
+/// What `--weights q4` did to tensors whose blocks are not 4-bit: per source type,
+/// the requantization error over every such weight.
+pub type Requantized = std::collections::BTreeMap<GgmlType, quants::ErrorStats>;
+
+/// How a tensor of `kind` is stored under `format`.
+enum Storage {
+    Dense,
+    /// 4-bit blocks as they are in the file (exact).
+    KeepQ4,
+    /// Dequantized, then quantized again to 4-bit blocks.
+    Requantize,
+}
+
+fn storage(kind: GgmlType, format: WeightFormat) -> Storage {
+    match (format, kind) {
+        (WeightFormat::F32, _) => Storage::Dense,
+        (_, k) if k.is_exact_q4() => Storage::KeepQ4,
+        (_, GgmlType::Q5_0 | GgmlType::Q5_1 | GgmlType::Q5_K | GgmlType::Q6_K) => {
+            Storage::Requantize
+        }
+        // 8-bit and float matrices stay float32, as before.
+        _ => Storage::Dense,
+    }
+}
+
+fn q4_linear(out: usize, inp: usize, b: quants::Q4Blocks, perm: Option<&[usize]>) -> Linear {
+    let (packed, scales, offset) = match perm {
+        None => (b.packed, b.scales, b.offsets),
+        Some(p) => (
+            reorder(&b.packed, p),
+            reorder(&b.scales, p),
+            b.offsets.map(|o| reorder(&o, p)),
+        ),
+    };
+    Linear::Q4 {
+        out,
+        inp,
+        block: b.block,
+        packed,
+        scales,
+        offset,
+    }
+}
+
+fn linear(
+    g: &Gguf,
+    t: &TensorInfo,
+    format: WeightFormat,
+    perm_heads: Option<usize>,
+    requantized: &mut Requantized,
+) -> Result<Linear, ImportError> {
     let (out, inp) = t.rows_cols();
     let perm = perm_heads.map(|h| unpermute_rows(h, out));
-    let keep_q4 = format != WeightFormat::F32
-        && matches!(t.kind, GgmlType::Q4_0 | GgmlType::Q4_1)
-        && inp % 32 == 0;
-    if keep_q4 {
-        // `keep_q4` holds only for Q4_0/Q4_1 tensors, which repack_q4 takes.
-        let b = gguf::repack_q4(t.kind, g.raw(t)).expect("Q4 type");
-        let (packed, scales, offset) = match &perm {
-            None => (b.packed, b.scales, b.offsets),
-            Some(p) => (
-                reorder(&b.packed, p),
-                reorder(&b.scales, p),
-                b.offsets.map(|o| reorder(&o, p)),
-            ),
-        };
-        return Linear::Q4 {
-            out,
-            inp,
-            packed,
-            scales,
-            offset,
-        };
+    let storage = storage(t.kind, format);
+    if let Storage::KeepQ4 = storage {
+        // The tensor's bytes were checked to be whole blocks when the file was read.
+        if let Some(b) = quants::repack_q4(t.kind, g.raw(t)) {
+            return Ok(q4_linear(out, inp, b, perm.as_deref()));
+        }
     }
-    let w = g.dequantize(t);
+    let w = g.dequantize(t)?;
+    if let Storage::Requantize = storage {
+        let b = quants::requantize_q4(&w, REQUANT_BLOCK);
+        requantized.entry(t.kind).or_default().add(&w, &b.values());
+        return Ok(q4_linear(out, inp, b, perm.as_deref()));
+    }
     let w = match &perm {
         None => w,
         Some(p) => reorder(&w, p),
     };
-    Linear::Dense { out, inp, w }
+    Ok(Linear::Dense { out, inp, w })
 }
 
 fn q8_linear(g: &Gguf, t: &TensorInfo) -> Linear {
@@ -391,44 +448,59 @@ fn shaped<'g>(g: &'g Gguf, name: &str, rows: usize, cols: usize) -> Result<&'g T
     Ok(t)
 }
 
-fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWeights, String> {
+fn weights(
+    g: &Gguf,
+    cfg: &LlamaConfig,
+    format: WeightFormat,
+) -> Result<(LlamaWeights, Requantized), ImportError> {
+    let e = |message: String| ImportError::Model {
+        path: g.path.clone(),
+        message,
+    };
     let (hidden, inter, hd) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
     let (q_rows, kv_rows) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
-    let vec = |n: &str| -> Result<Vec<f32>, String> { Ok(g.dequantize(shaped(g, n, 1, hidden)?)) };
-    let embed_t = shaped(g, "token_embd.weight", cfg.vocab_size, hidden)?;
+    let vec = |n: &str| -> Result<Vec<f32>, ImportError> {
+        Ok(g.dequantize(shaped(g, n, 1, hidden).map_err(e)?)?)
+    };
+    let embed_t = shaped(g, "token_embd.weight", cfg.vocab_size, hidden).map_err(e)?;
+    let mut rq = Requantized::new();
     let mut layers = vec![];
     for l in 0..cfg.num_hidden_layers {
         let n = |s: &str| format!("blk.{l}.{s}.weight");
-        let m = |s: &str, rows, cols| shaped(g, &n(s), rows, cols);
+        let m = |s: &str, rows, cols| shaped(g, &n(s), rows, cols).map_err(e);
+        let heads = (cfg.num_attention_heads, cfg.num_key_value_heads);
         layers.push(LayerWeights {
             attn_norm: vec(&n("attn_norm"))?,
             q: linear(
                 g,
                 m("attn_q", q_rows, hidden)?,
                 format,
-                Some(cfg.num_attention_heads),
-            ),
+                Some(heads.0),
+                &mut rq,
+            )?,
             k: linear(
                 g,
                 m("attn_k", kv_rows, hidden)?,
                 format,
-                Some(cfg.num_key_value_heads),
-            ),
-            v: linear(g, m("attn_v", kv_rows, hidden)?, format, None),
-            o: linear(g, m("attn_output", hidden, q_rows)?, format, None),
+                Some(heads.1),
+                &mut rq,
+            )?,
+            v: linear(g, m("attn_v", kv_rows, hidden)?, format, None, &mut rq)?,
+            o: linear(g, m("attn_output", hidden, q_rows)?, format, None, &mut rq)?,
             ffn_norm: vec(&n("ffn_norm"))?,
-            gate: linear(g, m("ffn_gate", inter, hidden)?, format, None),
-            up: linear(g, m("ffn_up", inter, hidden)?, format, None),
-            down: linear(g, m("ffn_down", hidden, inter)?, format, None),
+            gate: linear(g, m("ffn_gate", inter, hidden)?, format, None, &mut rq)?,
+            up: linear(g, m("ffn_up", inter, hidden)?, format, None, &mut rq)?,
+            down: linear(g, m("ffn_down", hidden, inter)?, format, None, &mut rq)?,
         });
     }
     let lm_head = match g.tensors.get("output.weight") {
         Some(_) => Some(linear(
             g,
-            shaped(g, "output.weight", cfg.vocab_size, hidden)?,
+            shaped(g, "output.weight", cfg.vocab_size, hidden).map_err(e)?,
             format,
             None,
-        )),
+            &mut rq,
+        )?),
         // Tied: q4-fast reads the 8-bit embedding blocks for the output projection (a quarter
         // of the float32 bytes per generated token); the other formats multiply by the floats.
         None if format == WeightFormat::Q4Fast && embed_t.kind == GgmlType::Q8_0 => {
@@ -436,12 +508,31 @@ fn weights(g: &Gguf, cfg: &LlamaConfig, format: WeightFormat) -> Result<LlamaWei
         }
         None => None,
     };
-    Ok(LlamaWeights {
-        embed: g.dequantize(embed_t),
+    let w = LlamaWeights {
+        embed: g.dequantize(embed_t)?,
         layers,
         final_norm: vec("output_norm.weight")?,
         lm_head,
-    })
+    };
+    Ok((w, rq))
+}
+
+/// One line per source type that `--weights q4` requantized: what to, and the error added.
+pub fn requantized_lines(rq: &Requantized) -> Vec<String> {
+    rq.iter()
+        .map(|(kind, s)| {
+            format!(
+                "requantized {} {kind} tensor{} ({} weights) to 4-bit blocks of {REQUANT_BLOCK} with a float32 scale and minimum: \
+                 RMS error {:.2}% of the weights' RMS ({:.3e}), largest {:.3e}",
+                s.tensors,
+                if s.tensors == 1 { "" } else { "s" },
+                s.elements,
+                100.0 * s.relative_rms(),
+                s.rms_err(),
+                s.max_abs_err,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ fn linear(r: &mut Rng, out: usize, inp: usize, q4: bool) -> Linear {
     Linear::Q4 {
         out,
         inp,
+        block: 32,
         packed,
         scales,
         offset,
