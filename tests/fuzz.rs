@@ -1,5 +1,6 @@
-//! Fuzzing the readers that take users' files — GGUF models, spec YAML, data
-//! files (JSONL, CSV, YAML) and chat templates — on the stable toolchain.
+//! Fuzzing the readers that take users' files — GGUF models and their
+//! quantized blocks, spec YAML, data files (JSONL, CSV, YAML) and chat
+//! templates — on the stable toolchain.
 //!
 //! Each target reads every file of `tests/fuzz/corpus/<target>/` as a seed
 //! (copies and excerpts of the shipped specs, data and fixtures; GGUF seeds
@@ -309,6 +310,43 @@ fn chat(_seed: &Path, data: &[u8]) -> bool {
         .is_ok_and(|s| s.contains("capital of France"))
 }
 
+/// Quantized blocks as a GGUF tensor holds them (the type from the seed's
+/// name, e.g. `Q4_K.bin`): dequantized, repacked for `--weights q4`, and
+/// requantized, with element counts that fit the bytes and that do not.
+/// Accepted: a fitting count read to its length, or a count that does not
+/// fit refused.
+fn quants(seed: &Path, data: &[u8]) -> bool {
+    use candor::import::quants::{self, GgmlType};
+    let name = seed.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let Some(kind) = (0..64)
+        .filter_map(GgmlType::from_id)
+        .find(|k| k.name() == name)
+    else {
+        return false;
+    };
+    let (elems, bytes) = kind.block();
+    let fits = data.len() / bytes * elems;
+    // Mostly counts that fit the bytes; some that do not (what a lying header gives).
+    let n = match data.first().map_or(0, |b| b % 8) {
+        0 => fits + elems,
+        1 => fits.saturating_sub(1),
+        2 => usize::MAX / 2,
+        _ => fits,
+    };
+    let _ = quants::check_len(kind, data, n);
+    let Ok(values) = quants::dequantize(kind, data, n) else {
+        // Refusing a count the bytes cannot hold is the reader doing its job.
+        return n != fits;
+    };
+    let _ = quants::repack_q4(kind, data);
+    for block in [16, 32] {
+        if !values.is_empty() && values.len().is_multiple_of(block) {
+            let _ = quants::requantize_q4(&values, block).values();
+        }
+    }
+    n == fits && values.len() == n
+}
+
 const YAML_TOKENS: &[&str] = &[
     ": ",
     "- ",
@@ -525,6 +563,11 @@ const TARGETS: &[Target] = &[
         tokens: JINJA_TOKENS,
         run: chat,
     },
+    Target {
+        name: "quants",
+        tokens: &[],
+        run: quants,
+    },
 ];
 
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -646,7 +689,7 @@ fn fuzz(name: &str) {
         if took > slowest.0 {
             slowest = (took, path.display().to_string());
         }
-        if took > Duration::from_secs(5) {
+        if took > Duration::from_secs(30) {
             record(path, &mutant, format!("slow: {took:?}"), &mut findings);
         }
         if seconds.is_some() && last_report.elapsed() > Duration::from_secs(60) {
@@ -700,6 +743,11 @@ fn fuzz_data() {
 #[test]
 fn fuzz_chat_template() {
     fuzz("chat");
+}
+
+#[test]
+fn fuzz_quants() {
+    fuzz("quants");
 }
 
 /// The mutator does what the targets rely on: edits land, inputs change, and
