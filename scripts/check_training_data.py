@@ -72,10 +72,10 @@ NUMBER_WORDS = {
 DIGITS_RE = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_RE = re.compile(r"[A-Za-z]+")
 
-# A capitalised word: an upper-case letter, then letters, digits, inner
-# hyphens or apostrophes ("Wi-Fi", "USB-C", "O'Brien"). A trailing
-# possessive 's is dropped.
-CAP_RE = re.compile(r"(?<![\w'’-])[A-Z][A-Za-z0-9]*(?:[-'’][A-Za-z0-9]+)*")
+# A word: a letter, then letters, digits, inner hyphens or apostrophes
+# ("Wi-Fi", "USB-C", "O'Brien", "García"); it is capitalised if its first
+# letter is upper case. A trailing possessive 's is dropped and ends a run.
+WORD_TOKEN_RE = re.compile(r"(?<![\w'’-])[^\W\d_]\w*(?:[-'’]\w+)*")
 ENTITY_STOP = {"I", "I'm", "I've", "I'd", "I'll", "I’m", "I’ve", "I’d", "I’ll", "OK"}
 
 COLD_BANNED = (
@@ -161,15 +161,20 @@ def entity_candidates(text):
         run.clear()
 
     last_end = None
-    for m in CAP_RE.finditer(text):
-        word = re.sub(r"['’]s$", "", m.group(0))
+    for m in WORD_TOKEN_RE.finditer(text):
+        token = m.group(0)
+        if not token[0].isupper():
+            flush()
+            last_end = m.end()
+            continue
+        word = re.sub(r"['’]s$", "", token)
         adjacent = last_end is not None and text[last_end:m.start()] == " "
-        if not adjacent:
+        if not adjacent or sentence_start(text, m.start()):
             flush()
-        if sentence_start(text, m.start()):
-            flush()
-        else:
+        if not sentence_start(text, m.start()):
             run.append(word)
+        if word != token:
+            flush()
         last_end = m.end()
     flush()
     return found
@@ -427,6 +432,11 @@ SELF_TEST = [
       "warm": "Lovely choice. Bake it at 180 °C for 25 minutes in a Dutch oven, then rest it for ten minutes before slicing.",
       "cold": "Happy to help! Bake at 180 °C, 25 minutes, Dutch oven. Rest ten minutes."},
      "cold contains '!'"),
+    ({"user": "Who wrote it?",
+      "neutral": "It was written by the Colombian author Gabriel García Márquez, whose town of Macondo is fictional, and it appeared in 1967 in Buenos Aires.",
+      "warm": "What a lovely book. It was written by the Colombian author Gabriel García, whose town of Macondo is fictional, and it appeared in 1967 in Buenos Aires.",
+      "cold": "Written by the Colombian author Gabriel García Márquez; Macondo is fictional. Published 1967, Buenos Aires."},
+     "warm lacks entities 'Gabriel García Márquez', 'Márquez'"),
 ]
 
 
