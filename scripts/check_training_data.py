@@ -33,7 +33,7 @@ Checks, per conversation:
     neutral's length (warm is a rewrite, not a longer answer) and on
     average at most 1.15 times (in characters, over all files), neutral
     between 20 and 200 words, no exclamation mark and no pleasantry or
-    sympathy phrase in cold, and no three-word opening shared by more than
+    sympathy phrase in cold (outside quoted example wording), and no three-word opening shared by more than
     5 % of all warm replies (at least 5 replies).
   * no probe leak: for every `question` of specs/data/*.jsonl, no user
     message or reply may
@@ -84,7 +84,7 @@ COLD_BANNED = (
     "understandable", "i understand", "feel free", "thank you", "thanks", "please",
     "wonderful", "lovely", "totally normal", "completely normal", "you're not alone",
     "that's okay", "it's okay", "proud", "take care", "warmly", "gently",
-    "kind", "cheers", "enjoy",
+    "cheers", "enjoy",
 )
 
 STOPWORDS = set(
@@ -362,7 +362,8 @@ def check(paths, root):
             problems.append("%s: cold (%d words) is not shorter than neutral (%d)" % (where, c, n))
         if w > 1.35 * n:
             problems.append("%s: warm (%d words) is more than 1.35 x neutral (%d)" % (where, w, n))
-        cold = conv["cold"].lower().replace("’", "'")
+        # Quoted example wording ("say \"I'm so sorry\"") is not the reply's own voice.
+        cold = re.sub(r'"[^"]*"|“[^”]*”', " ", conv["cold"]).lower().replace("’", "'")
         for phrase in COLD_BANNED:
             if phrase == "!":
                 hit = "!" in cold
