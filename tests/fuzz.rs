@@ -23,8 +23,9 @@
 //! (or `scripts/fuzz.sh MINUTES`): one target for that long from a random
 //! seed (printed; `CANDOR_FUZZ_SEED` repeats it), with the executions, their
 //! rate and the findings at the end. Each finding is written to
-//! `target/tmp/fuzz-findings/<target>/`; `CANDOR_FUZZ_REPLAY=FILE` runs one
-//! file through its target (the name of the test selects which).
+//! `target/tmp/fuzz-findings/<target>/HASH-SEED`; `CANDOR_FUZZ_REPLAY=FILE`
+//! runs one file through its target (the name of the test selects which) as
+//! if it were the seed its name ends with.
 
 use candor::engine::model::ModelDir;
 use candor::engine::Message;
@@ -602,7 +603,18 @@ fn fuzz(name: &str) {
     let target = TARGETS.iter().find(|t| t.name == name).unwrap();
     if let Ok(file) = std::env::var("CANDOR_FUZZ_REPLAY") {
         let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let seed = seeds(name).into_iter().next().unwrap().0;
+        let all = seeds(name);
+        let named = Path::new(&file)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split_once('-'))
+            .map(|(_, seed)| seed.to_string());
+        let seed = all
+            .iter()
+            .find(|(p, _)| named.as_deref() == p.file_name().and_then(|n| n.to_str()))
+            .unwrap_or(&all[0])
+            .0
+            .clone();
         if let Err(p) = run_one(target, &seed, &data) {
             panic!("{file}: panicked: {p}");
         }
@@ -621,7 +633,9 @@ fn fuzz(name: &str) {
         .join(name);
     let record = |path: &Path, data: &[u8], what: String, findings: &mut Vec<String>| {
         std::fs::create_dir_all(&findings_dir).unwrap();
-        let file = findings_dir.join(format!("{:016x}", fnv(data)));
+        // Named after the seed too: a replay runs it as that seed's file.
+        let seed_name = path.file_name().unwrap().to_string_lossy();
+        let file = findings_dir.join(format!("{:016x}-{seed_name}", fnv(data)));
         std::fs::write(&file, data).unwrap();
         findings.push(format!(
             "{} (from {}): {what}",

@@ -238,7 +238,8 @@ pub fn check_len(kind: GgmlType, raw: &[u8], n: usize) -> Result<(), QuantError>
     if !n.is_multiple_of(per) {
         return Err(QuantError::PartialBlock { kind, n, per });
     }
-    let want = n / per * bytes;
+    // A count no file could hold (a lying header) must not overflow.
+    let want = (n / per).checked_mul(bytes).unwrap_or(usize::MAX);
     if raw.len() != want {
         return Err(QuantError::Length {
             kind,
@@ -626,6 +627,20 @@ impl ErrorStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/fuzz.rs: an element count no file could hold overflowed
+    /// the byte count (a panic in debug builds) instead of being refused.
+    #[test]
+    fn an_impossible_count_is_refused() {
+        for kind in [GgmlType::F32, GgmlType::Q8_K] {
+            let n = usize::MAX / 2 / kind.block().0 * kind.block().0;
+            assert!(matches!(
+                check_len(kind, &[0; 64], n),
+                Err(QuantError::Length { .. })
+            ));
+            assert!(dequantize(kind, &[0; 64], n).is_err());
+        }
+    }
 
     fn f16b(x: f32) -> [u8; 2] {
         half::f16::from_f32(x).to_le_bytes()
