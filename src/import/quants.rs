@@ -239,7 +239,7 @@ pub fn check_len(kind: GgmlType, raw: &[u8], n: usize) -> Result<(), QuantError>
         return Err(QuantError::PartialBlock { kind, n, per });
     }
     // A count no file could hold (a lying header) must not overflow.
-    let want = (n / per).checked_mul(bytes).unwrap_or(usize::MAX);
+    let want = (n / per).saturating_mul(bytes);
     if raw.len() != want {
         return Err(QuantError::Length {
             kind,
