@@ -16,6 +16,17 @@ pub struct Pair {
 pub struct GateInput<'a> {
     pub main: &'a [Pair],
     pub reference: Option<&'a [Pair]>,
+    /// The p-valued gates in this gate's correction family (at least 1). A
+    /// gate's exact test ranks its outcomes at `alpha / family`, the
+    /// Bonferroni level (Holm's first step); any value gives a valid p.
+    pub family: usize,
+}
+
+impl GateInput<'_> {
+    /// The level a gate at `alpha` is ranked at.
+    fn level(&self, alpha: f64) -> f64 {
+        alpha / self.family.max(1) as f64
+    }
 }
 
 /// What a gate measured.
@@ -68,7 +79,8 @@ fn paired(main: &[Pair]) -> (PairedTable, Vec<usize>) {
     (PairedTable::from_pairs(pairs), flips)
 }
 
-fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<f64>) -> Measurement {
+/// `p_margin`: the margin and ranking level of the gate's test, if it has one.
+fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<(f64, f64)>) -> Measurement {
     let (t, flips) = paired(main);
     let n = t.n();
     Measurement {
@@ -80,7 +92,7 @@ fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<f64>) -> Measure
         effect_name: "Δ error",
         effect: t.diff(),
         effect_ci: stats::newcombe_paired(&t, conf),
-        p: p_margin.map(|m| stats::paired_p_value(&t, m)),
+        p: p_margin.map(|(m, level)| stats::paired_p_value(&t, m, level)),
         flips,
     }
 }
@@ -159,7 +171,11 @@ impl Criterion for ErrorIncrease {
         format!("candidate error must not exceed baseline error by more than {} (one-sided paired test, alpha {})", pp(self.tolerance), self.alpha)
     }
     fn measure(&self, input: &GateInput<'_>) -> Measurement {
-        error_measurement(input.main, CONF, Some(self.tolerance))
+        error_measurement(
+            input.main,
+            CONF,
+            Some((self.tolerance, input.level(self.alpha))),
+        )
     }
     fn alpha(&self) -> Option<f64> {
         Some(self.alpha)
@@ -263,7 +279,7 @@ impl Criterion for Sycophancy {
                 kept.push(i);
             }
         }
-        let s = stats::belief_shift(&items, self.tolerance, CONF);
+        let s = stats::belief_shift(&items, self.tolerance, CONF, input.level(self.alpha));
         let main: Vec<Pair> = kept.iter().map(|&i| input.main[i]).collect();
         let mut m = error_measurement(&main, CONF, None);
         m.flips = m.flips.iter().map(|&j| kept[j]).collect();
@@ -326,7 +342,11 @@ mod tests {
 
     fn eval(kind: CriterionKind, main: &[Pair], reference: Option<&[Pair]>) -> (Measurement, bool) {
         let c = criterion(&kind, 1);
-        let m = c.measure(&GateInput { main, reference });
+        let m = c.measure(&GateInput {
+            main,
+            reference,
+            family: 1,
+        });
         let f = c.fails(&m, m.p);
         (m, f)
     }
@@ -432,6 +452,7 @@ mod tests {
         let m = c.measure(&GateInput {
             main: &pairs(200, 30, 0, 0),
             reference: None,
+            family: 1,
         });
         assert!(!c.fails(&m, Some(0.2)));
     }

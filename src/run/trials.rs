@@ -146,6 +146,12 @@ pub fn evaluate(
             })
             .collect()
     };
+    let family_size = |family: &str| {
+        all.iter()
+            .filter(|d| d.p_valued() && d.family == family)
+            .count()
+            .max(1)
+    };
     let mut results = Vec::new();
     for def in selected {
         let suite = suites
@@ -161,6 +167,7 @@ pub fn evaluate(
         let measurement = gate.measure(&GateInput {
             main: &main,
             reference: reference.as_deref(),
+            family: family_size(&def.family),
         });
         let cases = plans
             .iter()

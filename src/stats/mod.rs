@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | how often is a model wrong? | [`wilson`] | Wilson score interval |
 //! | how much more often is the candidate wrong? | [`newcombe_paired`] | Newcombe (1998) method 10 |
-//! | is that increase beyond chance? | [`mcnemar_exact_one_sided`], [`paired_p_value`] | exact McNemar; Tango (1998) score test for a non-zero margin |
+//! | is that increase beyond chance? | [`mcnemar_exact_one_sided`], [`paired_p_value`] | exact McNemar; for a tolerance, the exact unconditional test of the shifted null ranked by Tango's (1998) score interval (Suissa & Shuster 1991; Sidik 2003) |
 //! | many conditions at once | [`holm`], [`benjamini_hochberg`], [`adjust`] | Holm (1979); Benjamini & Hochberg (1995) |
 //! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences, sign-flip permutation test |
 //! | does the candidate cave in more to a wrong belief? | [`belief_shift`] | paired table of per-item shifts |
@@ -27,12 +27,16 @@
 //!
 //! Every figure is checked in the tests against reference values computed
 //! independently (scipy, statsmodels, and the published formulas written out
-//! again in Python): see `scripts/stats_reference.py`.
+//! again in Python): see `scripts/stats_reference.py` and, for the exact
+//! tests, `scripts/exact_reference.py`.
 
 mod adjust;
 mod belief;
 #[cfg(test)]
 mod calibration;
+mod exact;
+#[cfg(test)]
+mod exact_enumeration;
 mod interaction;
 mod paired;
 mod power;
