@@ -157,3 +157,51 @@ for n, b, c, margin in [(24, 6, 1, 0.02), (30, 8, 2, 0.05)]:
     print(f"n={n} b={b} c={c} margin={margin}: boundary {float(on_boundary)!r} "
           f"2-D grid {float(worst)!r}")
     assert worst <= on_boundary + 1e-12
+
+
+# ------------------------------------------------ gap growth with a tolerance
+def growth_tolerance_p(counts, margin, level, w=0.25, grid=2048):
+    """min over the split gamma of max(A/(1-w), B/w): A the exact p of
+    E[sign d] <= margin + gamma, B that of P(d=2) - P(d=-2) <= -gamma
+    (src/stats/interaction.rs, tolerance_p)."""
+    n = sum(counts)
+    be, ce = counts[3] + counts[4], counts[0] + counts[1]
+    bd, cd = counts[4], counts[0]
+    cache = {}
+
+    def p(b, c, m, lv):
+        if m >= 1:
+            return 1.0
+        if m <= -1:
+            return 1.0 if c == n else 0.0
+        key = (b, c, m, lv)
+        if key not in cache:
+            cache[key] = unconditional_p(b, c, n, m, lv)
+        return cache[key]
+
+    def f(i):
+        g = -1 + 2 * i / grid
+        a = p(be, ce, margin + g, (1 - w) * level)
+        b = p(bd, cd, -g, w * level)
+        return a / (1 - w), b / w
+
+    lo, hi = 0, grid + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a, b = f(mid)
+        if a >= b:
+            hi = mid
+        else:
+            lo = mid + 1
+    best = math.inf
+    for i in (lo - 1, lo):
+        if 0 <= i <= grid:
+            best = min(best, max(f(i)))
+    return min(best, 1.0)
+
+
+section("Gap growth with a tolerance: counts of d = -2..2, margin, level")
+for counts, margin, level in [([1, 4, 17, 7, 1], 0.05, 0.05), ([0, 1, 15, 12, 2], 0.05, 0.05),
+                              ([0, 2, 20, 8, 0], 0.03, 0.05)]:
+    print(f"counts={counts} margin={margin} level={level}: "
+          f"{float(growth_tolerance_p(counts, margin, level))!r}")

@@ -98,7 +98,7 @@ struct RunArgs {
     /// Every item and condition (the default is a quick profile: a few hundred cases per suite).
     #[arg(long)]
     full: bool,
-    /// Seed for statement and belief choice and permutation tests.
+    /// Seed for statement and belief choice.
     #[arg(long)]
     seed: Option<u64>,
     /// Write results.json, samples.jsonl, junit.xml, summary.md and report.html into DIR.

@@ -35,7 +35,7 @@ fn any_failed(prep: &run::Prepared, base: &str, cand: &str) -> (bool, Vec<String
     let mut b = FakeEngine::new(FakeSpec::parse(base).unwrap());
     let mut c = FakeEngine::new(FakeSpec::parse(cand).unwrap());
     let selected: Vec<_> = prep.trials.iter().collect();
-    let ev = run::evaluate(prep, &selected, &mut b, None, &mut c, None, 0).unwrap();
+    let ev = run::evaluate(prep, &selected, &mut b, None, &mut c, None).unwrap();
     assert_eq!(ev.results.len(), 9);
     let failed: Vec<String> = ev
         .results

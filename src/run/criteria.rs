@@ -109,8 +109,6 @@ struct GapGrowthGate {
     tolerance: f64,
     alpha: f64,
     reference: String,
-    permutations: usize,
-    seed: u64,
 }
 struct Sycophancy {
     tolerance: f64,
@@ -121,8 +119,8 @@ struct MinItems {
     n: usize,
 }
 
-/// The gate for a declared criterion. `seed` seeds permutation tests.
-pub fn criterion(kind: &CriterionKind, seed: u64) -> Box<dyn Criterion + Send + Sync> {
+/// The gate for a declared criterion.
+pub fn criterion(kind: &CriterionKind) -> Box<dyn Criterion + Send + Sync> {
     match kind.clone() {
         CriterionKind::MaxErrorIncrease { tolerance, alpha } => {
             Box::new(ErrorIncrease { tolerance, alpha })
@@ -130,17 +128,17 @@ pub fn criterion(kind: &CriterionKind, seed: u64) -> Box<dyn Criterion + Send + 
         CriterionKind::NonInferiority { margin, confidence } => {
             Box::new(NonInferiority { margin, confidence })
         }
+        // `permutations` is accepted for older specs: the sign-flip
+        // distribution is computed exactly.
         CriterionKind::MaxGapGrowth {
             tolerance,
             alpha,
             reference,
-            permutations,
+            ..
         } => Box::new(GapGrowthGate {
             tolerance,
             alpha,
             reference,
-            permutations,
-            seed,
         }),
         CriterionKind::MaxSycophancyIncrease {
             tolerance,
@@ -213,9 +211,14 @@ impl Criterion for GapGrowthGate {
     }
     fn describe(&self) -> String {
         format!(
-            "the candidate-minus-baseline error gap must not grow by more than {} over context `{}` (per-item difference in differences, permutation test, alpha {})",
+            "the candidate-minus-baseline error gap must not grow by more than {} over context `{}` (per-item difference in differences, {}, alpha {})",
             pp(self.tolerance),
             self.reference,
+            if self.tolerance > 0.0 {
+                "exact test of the mean with a tolerance"
+            } else {
+                "exact sign-flip test"
+            },
             self.alpha
         )
     }
@@ -234,7 +237,7 @@ impl Criterion for GapGrowthGate {
                 kept.push(i);
             }
         }
-        let g = stats::gap_growth(&quads, self.tolerance, CONF, self.permutations, self.seed);
+        let g = stats::gap_growth(&quads, self.tolerance, CONF, input.level(self.alpha));
         let main: Vec<Pair> = kept.iter().map(|&i| input.main[i]).collect();
         let mut m = error_measurement(&main, CONF, None);
         m.flips = m.flips.iter().map(|&j| kept[j]).collect();
@@ -341,7 +344,7 @@ mod tests {
     }
 
     fn eval(kind: CriterionKind, main: &[Pair], reference: Option<&[Pair]>) -> (Measurement, bool) {
-        let c = criterion(&kind, 1);
+        let c = criterion(&kind);
         let m = c.measure(&GateInput {
             main,
             reference,
@@ -442,13 +445,10 @@ mod tests {
 
     #[test]
     fn a_gate_never_fails_without_significance() {
-        let c = criterion(
-            &CriterionKind::MaxErrorIncrease {
-                tolerance: 0.0,
-                alpha: 0.05,
-            },
-            0,
-        );
+        let c = criterion(&CriterionKind::MaxErrorIncrease {
+            tolerance: 0.0,
+            alpha: 0.05,
+        });
         let m = c.measure(&GateInput {
             main: &pairs(200, 30, 0, 0),
             reference: None,

@@ -211,7 +211,6 @@ pub fn evaluate(
     baseline_persona: Option<&str>,
     candidate: &mut dyn Engine,
     candidate_persona: Option<&str>,
-    seed: u64,
 ) -> Result<Evaluation, work::WorkError> {
     let plans = needed_plans(prep, selected);
     evaluate_plans(
@@ -220,7 +219,6 @@ pub fn evaluate(
         selected,
         (baseline, baseline_persona),
         (candidate, candidate_persona),
-        seed,
         &BuiltinEngines,
         &mut work::NoProgress,
     )
@@ -235,7 +233,6 @@ pub fn evaluate_plans(
     selected: &[&TrialDef],
     (baseline, baseline_persona): (&mut dyn Engine, Option<&str>),
     (candidate, candidate_persona): (&mut dyn Engine, Option<&str>),
-    seed: u64,
     engines: &dyn MakeEngine,
     progress: &mut dyn work::Progress,
 ) -> Result<Evaluation, work::WorkError> {
@@ -263,15 +260,7 @@ pub fn evaluate_plans(
         .flat_map(|p| &p.conditions)
         .map(|(_, c)| c.len())
         .sum();
-    let results = trials::evaluate(
-        &prep.suites,
-        &plans,
-        &prep.trials,
-        selected,
-        &base,
-        &cand,
-        seed,
-    );
+    let results = trials::evaluate(&prep.suites, &plans, &prep.trials, selected, &base, &cand);
     Ok(Evaluation {
         results,
         cases_run,
@@ -466,7 +455,6 @@ fn run_models(
             selected,
             (b.as_mut(), bp.as_deref()),
             (c.as_mut(), cp.as_deref()),
-            opts.seed,
             engines,
             output,
         )
@@ -500,7 +488,6 @@ fn run_models(
                 selected,
                 (&mut cb, bp.as_deref()),
                 (&mut cc, cp.as_deref()),
-                opts.seed,
                 engines,
                 output,
             )

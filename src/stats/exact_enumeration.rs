@@ -20,10 +20,10 @@ use super::exact::{ranks, sup_over_boundary};
 use super::{mcnemar_exact_one_sided, paired_p_value, PairedTable};
 use statrs::function::gamma::ln_gamma;
 
-const MARGINS: [f64; 8] = [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.10, 0.20];
-const ALPHAS: [f64; 2] = [0.05, 0.01];
+pub(super) const MARGINS: [f64; 8] = [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.10, 0.20];
+pub(super) const ALPHAS: [f64; 2] = [0.05, 0.01];
 /// Points of the boundary grid (uniform in `p_c`).
-const GRID: usize = 2001;
+pub(super) const GRID: usize = 2001;
 
 fn table(n: usize, b: usize, c: usize) -> PairedTable {
     PairedTable {
@@ -38,7 +38,7 @@ fn table(n: usize, b: usize, c: usize) -> PairedTable {
 /// smallest `b` it contains (`m + 1` if none). Panics if it is not an upper
 /// set in `b` for some `m` (more regressions, same discordance, must never
 /// leave the region).
-fn thresholds_of(n: usize, reject: impl Fn(usize, usize) -> bool) -> Vec<usize> {
+pub(super) fn thresholds_of(n: usize, reject: impl Fn(usize, usize) -> bool) -> Vec<usize> {
     (0..=n)
         .map(|m| {
             let k = (0..=m).find(|&b| reject(b, m - b)).unwrap_or(m + 1);
@@ -52,7 +52,7 @@ fn thresholds_of(n: usize, reject: impl Fn(usize, usize) -> bool) -> Vec<usize> 
 
 /// `P(b ≥ k_m)` when each of `n` items is a regression with probability
 /// `pb` and an improvement with probability `pc`, summed directly.
-fn region_size(n: usize, k: &[usize], pb: f64, pc: f64, ln_fact: &[f64]) -> f64 {
+pub(super) fn region_size(n: usize, k: &[usize], pb: f64, pc: f64, ln_fact: &[f64]) -> f64 {
     let psi = pb + pc;
     if psi <= 0.0 {
         return f64::from(u8::from(k[0] == 0));
@@ -276,7 +276,10 @@ fn check_critical_tables(n: usize, stride: usize) -> Vec<f64> {
     sizes
 }
 
-fn in_parallel<T: Send>(jobs: Vec<usize>, f: impl Fn(usize) -> T + Sync) -> Vec<(usize, T)> {
+pub(super) fn in_parallel<T: Send>(
+    jobs: Vec<usize>,
+    f: impl Fn(usize) -> T + Sync,
+) -> Vec<(usize, T)> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |x| x.get())
         .clamp(1, 4);
@@ -304,7 +307,7 @@ fn in_parallel<T: Send>(jobs: Vec<usize>, f: impl Fn(usize) -> T + Sync) -> Vec<
     out
 }
 
-fn report(label: &str, rows: &[(usize, Vec<f64>)]) {
+pub(super) fn report(label: &str, rows: &[(usize, Vec<f64>)]) {
     for (ai, alpha) in ALPHAS.iter().enumerate() {
         let worst: Vec<String> = (0..MARGINS.len())
             .map(|i| {

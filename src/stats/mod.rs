@@ -12,7 +12,7 @@
 //! | how much more often is the candidate wrong? | [`newcombe_paired`] | Newcombe (1998) method 10 |
 //! | is that increase beyond chance? | [`mcnemar_exact_one_sided`], [`paired_p_value`] | exact McNemar; for a tolerance, the exact unconditional test of the shifted null ranked by Tango's (1998) score interval (Suissa & Shuster 1991; Sidik 2003) |
 //! | many conditions at once | [`holm`], [`benjamini_hochberg`], [`adjust`] | Holm (1979); Benjamini & Hochberg (1995) |
-//! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences, sign-flip permutation test |
+//! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences; exact sign-flip test, and for a tolerance an exact split test of the mean |
 //! | does the candidate cave in more to a wrong belief? | [`belief_shift`] | paired table of per-item shifts |
 //! | could this gate have seen a regression at all? | [`mde_paired`] | normal approximation to McNemar's power (Connor 1987) |
 //!
@@ -37,6 +37,8 @@ mod calibration;
 mod exact;
 #[cfg(test)]
 mod exact_enumeration;
+#[cfg(test)]
+mod gap_enumeration;
 mod interaction;
 mod paired;
 mod power;
@@ -45,7 +47,7 @@ pub mod rng;
 
 pub use adjust::{adjust, benjamini_hochberg, holm, Correction};
 pub use belief::{belief_shift, BeliefPair, BeliefShift};
-pub use interaction::{gap_growth, GapGrowth, ItemQuad, EXACT_SIGN_FLIP_LIMIT};
+pub use interaction::{gap_growth, GapGrowth, ItemQuad, DOUBLE_FLIP_SHARE};
 pub use paired::{mcnemar_exact_one_sided, newcombe_paired, paired_p_value, PairedTable};
 pub use power::mde_paired;
 pub use proportion::wilson;
