@@ -270,9 +270,17 @@ pub fn evaluate_plans(
     })
 }
 
-/// Whether a trial is run but not counted: a count gate on a cut-down item list.
-fn ignored(opts: &RunOptions, d: &TrialDef) -> bool {
-    opts.quick.is_some() && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
+/// Whether a trial is run but not counted: a count gate on a cut-down item
+/// list (the quick profile, or a `--limit` below the suite's item count).
+fn ignored(opts: &RunOptions, prep: &Prepared, d: &TrialDef) -> bool {
+    let cut = opts.quick.is_some()
+        || opts.limit.is_some_and(|l| {
+            prep.suites
+                .iter()
+                .find(|s| s.name == d.suite)
+                .is_some_and(|s| l < s.items.len())
+        });
+    cut && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
 }
 
 /// The whole run, as the CLI and a `harness = false` test target do it: load
@@ -333,7 +341,7 @@ pub fn run(
         opts,
         &prep,
         ran.as_ref(),
-        &|d| ignored(opts, d),
+        &|d| ignored(opts, &prep, d),
         started_at,
         clock.elapsed().as_secs_f64(),
     );
@@ -377,7 +385,7 @@ pub fn run(
                         Ok(())
                     }
                 })
-                .with_ignored_flag(ignored(opts, d))
+                .with_ignored_flag(ignored(opts, &prep, d))
             }
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),

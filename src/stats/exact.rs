@@ -469,6 +469,38 @@ pub(crate) fn unconditional_p(b: u64, c: u64, n: u64, margin: f64, level: f64) -
     sup_over_boundary(&r, &k, margin)
 }
 
+/// The smallest rank `t` (among all `f32`) whose region `{T ≥ t}` has an
+/// exact unconditional p below `alpha` at `margin`, ranking at `level`; `None`
+/// if no region does. Found by bisection over the ordered `f32` values (the
+/// p falls as `t` rises), so every table of rank at least `t` is rejected and
+/// every other one is not.
+pub(crate) fn critical_rank(r: &Ranks, margin: f64, alpha: f64) -> Option<f32> {
+    // f32 ↔ u32 keys in the order of the floats.
+    let key = |x: f32| {
+        let b = x.to_bits();
+        if b >> 31 == 1 {
+            !b
+        } else {
+            b | 0x8000_0000
+        }
+    };
+    let value = |k: u32| f32::from_bits(if k >> 31 == 1 { k & 0x7fff_ffff } else { !k });
+    let rejects = |k: u32| sup_over_boundary(r, &r.thresholds(value(k)), margin) < alpha;
+    let (mut lo, mut hi) = (key(-1.0), key(1.0));
+    if !rejects(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if rejects(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(value(lo))
+}
+
 /// The largest cell bound of the fixed grid on the boundary `p_b = p_c +
 /// margin` for the region `k` (best-first branch and bound).
 pub(crate) fn sup_over_boundary(r: &Ranks, k: &[usize], margin: f64) -> f64 {

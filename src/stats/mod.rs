@@ -15,6 +15,7 @@
 //! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences; exact sign-flip test, and for a tolerance an exact split test of the mean |
 //! | does the candidate cave in more to a wrong belief? | [`belief_shift`] | paired table of per-item shifts |
 //! | could this gate have seen a regression at all? | [`mde_paired`] | normal approximation to McNemar's power (Connor 1987) |
+//! | how often does it fail an unchanged model? | [`error_gate_false_failure`], [`non_inferiority_false_failure`] | exact sums over the tables that fail |
 //!
 //! Conventions:
 //! - All rates and margins are fractions (`0.045`), never percent.
@@ -44,6 +45,7 @@ mod paired;
 mod power;
 mod proportion;
 pub mod rng;
+mod unchanged;
 
 pub use adjust::{adjust, benjamini_hochberg, holm, Correction};
 pub use belief::{belief_shift, BeliefPair, BeliefShift};
@@ -51,6 +53,7 @@ pub use interaction::{gap_growth, GapGrowth, ItemQuad, DOUBLE_FLIP_SHARE};
 pub use paired::{mcnemar_exact_one_sided, newcombe_paired, paired_p_value, PairedTable};
 pub use power::mde_paired;
 pub use proportion::wilson;
+pub use unchanged::{error_gate_false_failure, non_inferiority_false_failure, ERROR_RATES};
 
 use statrs::function::erf;
 
