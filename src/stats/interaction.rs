@@ -100,7 +100,7 @@ pub(crate) const SPLIT_GRID: usize = 2048;
 /// `E[e] ≤ margin + γ*` holds, and if `γ < γ*` then `B(γ*) ≤ B(γ) ≤ wα`
 /// although `E[δ] ≤ −γ*` holds (both p-values never fall as their margin
 /// grows), so the size is at most `(1 − w)α + wα = α` (a Bonferroni split
-/// over the two parts; Berger 1982 for the intersection of nulls). It is
+/// over the two parts). It is
 /// monotone in the margin: every `A(γ)` is, `B` does not depend on it. The
 /// minimum is found by bisection (`A` rises and `B` falls with `γ`). Finally
 /// the p is the larger of this and the sign-flip p, so that a tolerance can
