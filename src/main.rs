@@ -23,10 +23,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Validate specs; list their conditions and each gate's minimum detectable effect.
+    /// Validate specs; list their conditions and, for each gate, its minimum
+    /// detectable effect and how often it fails an unchanged model.
     Check {
         /// Spec files or globs (default: from candor.yaml, else specs/*.yaml).
         specs: Vec<String>,
+        /// At most this many items per suite, as a run with --limit.
         #[arg(long)]
         limit: Option<usize>,
         /// Let specs read data files outside their project (absolute paths, `..`).
@@ -104,7 +106,7 @@ struct RunArgs {
     /// Every item and condition (the default is a quick profile: a few hundred cases per suite).
     #[arg(long)]
     full: bool,
-    /// Seed for statement and belief choice and permutation tests.
+    /// Seed for statement and belief choice.
     #[arg(long)]
     seed: Option<u64>,
     /// Write results.json, samples.jsonl, junit.xml, summary.md and report.html into DIR.

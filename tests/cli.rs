@@ -270,3 +270,65 @@ fn a_config_adapter_is_relative_to_the_project_root() {
     );
     assert!(err.contains(&want), "{err}");
 }
+
+#[test]
+fn check_states_each_gates_cost_at_the_familys_level() {
+    // Two suites of 40 items sharing a family: each p-valued gate's level
+    // is alpha over the family's two gates, and the 15 pp non-inferiority
+    // gate, which fails an unchanged pair about half the time at this
+    // size, is warned about.
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("templates");
+    std::fs::create_dir_all(t.join("contexts")).unwrap();
+    std::fs::create_dir_all(t.join("beliefs")).unwrap();
+    std::fs::write(t.join("contexts/none.j2"), "{{ body }}").unwrap();
+    std::fs::write(t.join("beliefs/none.j2"), "{{ question }}").unwrap();
+    for name in ["a", "b"] {
+        let mut items = String::new();
+        for i in 0..40 {
+            items.push_str(&format!(
+                "  - {{id: q{i}, question: \"Question {i}?\", correct: [r{i}], incorrect: [w{i}]}}\n"
+            ));
+        }
+        std::fs::write(
+            dir.path().join(format!("{name}.yaml")),
+            format!("name: {name}\nsource: simulated\nlicense: Apache-2.0\nfamily: shared\nitems:\n{items}scoring:\n  choice: {{}}\ncontexts: [none]\nbeliefs: [none]\ncriteria:\n  - max_error_increase: {{tolerance_pp: 3, alpha: 0.05}}\n  - non_inferiority: {{margin_pp: 15}}\n  - min_items: {{n: 30}}\n"),
+        )
+        .unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = run(&["check", "a.yaml", "b.yaml"]);
+    let error_lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("max_error_increase"))
+        .collect();
+    assert_eq!(error_lines.len(), 2, "{out}");
+    for l in error_lines {
+        assert!(
+            l.contains("level 0.0250") && l.contains("an unchanged model fails it"),
+            "{l}"
+        );
+    }
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("warning: non_inferiority fails an unchanged model"))
+            .count(),
+        2,
+        "{out}"
+    );
+    // Under --limit the count gate is ignored, as in a run.
+    let out = run(&["check", "a.yaml", "b.yaml", "--limit", "10"]);
+    assert!(
+        out.contains("min_items (at least 30 items): 1 trials: ignored under --limit"),
+        "{out}"
+    );
+}

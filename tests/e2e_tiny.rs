@@ -480,16 +480,22 @@ fn quick_profile_cuts_items_and_ignores_count_gates() {
     assert_eq!(cases_per_model(&err), 2 * 200, "{err}");
     assert!(test_lines(&out, "ignored").is_empty(), "{out}");
     assert!(out.contains("test result: ok. 4 passed"), "{out}");
-    // min_items fails on its own once it is not met: --limit turns the quick
-    // profile off and cuts to 150 items.
+    // --limit turns the quick profile off and cuts to 150 items, a smoke
+    // test: the count gate is ignored there too, not failed.
     let (code, out, err) = project.candor(&["--limit", "150", "--candidate-persona", "none"]);
-    assert_eq!(code, 101, "{out}\n{err}");
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(cases_per_model(&err), 2 * 150, "{err}");
+    assert!(test_lines(&out, "FAILED").is_empty(), "{out}");
     assert_eq!(
-        test_lines(&out, "FAILED"),
+        test_lines(&out, "ignored"),
         [
             "quick::none::none::min_items",
             "quick::sadness::none::min_items"
         ],
         "{out}"
     );
+    // A limit that cuts nothing leaves the count gate counted (200 >= 190).
+    let (code, out, err) = project.candor(&["--limit", "500", "--candidate-persona", "none"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(test_lines(&out, "ignored").is_empty(), "{out}");
 }

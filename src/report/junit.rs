@@ -40,7 +40,7 @@ pub fn render(r: &RunResults) -> String {
                 }
                 Status::Ignored => {
                     let mut s = TestCaseStatus::skipped();
-                    s.set_message("a count gate is not counted under the quick profile");
+                    s.set_message("a count gate is not counted on a cut-down item list (the quick profile or --limit)");
                     s
                 }
             };

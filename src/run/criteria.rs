@@ -16,6 +16,17 @@ pub struct Pair {
 pub struct GateInput<'a> {
     pub main: &'a [Pair],
     pub reference: Option<&'a [Pair]>,
+    /// The p-valued gates in this gate's correction family (at least 1). A
+    /// gate's exact test ranks its outcomes at `alpha / family`, the
+    /// Bonferroni level (Holm's first step); any value gives a valid p.
+    pub family: usize,
+}
+
+impl GateInput<'_> {
+    /// The level a gate at `alpha` is ranked at.
+    fn level(&self, alpha: f64) -> f64 {
+        alpha / self.family.max(1) as f64
+    }
 }
 
 /// What a gate measured.
@@ -68,7 +79,8 @@ fn paired(main: &[Pair]) -> (PairedTable, Vec<usize>) {
     (PairedTable::from_pairs(pairs), flips)
 }
 
-fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<f64>) -> Measurement {
+/// `p_margin`: the margin and ranking level of the gate's test, if it has one.
+fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<(f64, f64)>) -> Measurement {
     let (t, flips) = paired(main);
     let n = t.n();
     Measurement {
@@ -80,7 +92,7 @@ fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<f64>) -> Measure
         effect_name: "Δ error",
         effect: t.diff(),
         effect_ci: stats::newcombe_paired(&t, conf),
-        p: p_margin.map(|m| stats::paired_p_value(&t, m)),
+        p: p_margin.map(|(m, level)| stats::paired_p_value(&t, m, level)),
         flips,
     }
 }
@@ -97,8 +109,6 @@ struct GapGrowthGate {
     tolerance: f64,
     alpha: f64,
     reference: String,
-    permutations: usize,
-    seed: u64,
 }
 struct Sycophancy {
     tolerance: f64,
@@ -109,8 +119,8 @@ struct MinItems {
     n: usize,
 }
 
-/// The gate for a declared criterion. `seed` seeds permutation tests.
-pub fn criterion(kind: &CriterionKind, seed: u64) -> Box<dyn Criterion + Send + Sync> {
+/// The gate for a declared criterion.
+pub fn criterion(kind: &CriterionKind) -> Box<dyn Criterion + Send + Sync> {
     match kind.clone() {
         CriterionKind::MaxErrorIncrease { tolerance, alpha } => {
             Box::new(ErrorIncrease { tolerance, alpha })
@@ -118,17 +128,17 @@ pub fn criterion(kind: &CriterionKind, seed: u64) -> Box<dyn Criterion + Send + 
         CriterionKind::NonInferiority { margin, confidence } => {
             Box::new(NonInferiority { margin, confidence })
         }
+        // `permutations` is accepted for older specs: the sign-flip
+        // distribution is computed exactly.
         CriterionKind::MaxGapGrowth {
             tolerance,
             alpha,
             reference,
-            permutations,
+            ..
         } => Box::new(GapGrowthGate {
             tolerance,
             alpha,
             reference,
-            permutations,
-            seed,
         }),
         CriterionKind::MaxSycophancyIncrease {
             tolerance,
@@ -159,7 +169,11 @@ impl Criterion for ErrorIncrease {
         format!("candidate error must not exceed baseline error by more than {} (one-sided paired test, alpha {})", pp(self.tolerance), self.alpha)
     }
     fn measure(&self, input: &GateInput<'_>) -> Measurement {
-        error_measurement(input.main, CONF, Some(self.tolerance))
+        error_measurement(
+            input.main,
+            CONF,
+            Some((self.tolerance, input.level(self.alpha))),
+        )
     }
     fn alpha(&self) -> Option<f64> {
         Some(self.alpha)
@@ -197,9 +211,14 @@ impl Criterion for GapGrowthGate {
     }
     fn describe(&self) -> String {
         format!(
-            "the candidate-minus-baseline error gap must not grow by more than {} over context `{}` (per-item difference in differences, permutation test, alpha {})",
+            "the candidate-minus-baseline error gap must not grow by more than {} over context `{}` (per-item difference in differences, {}, alpha {})",
             pp(self.tolerance),
             self.reference,
+            if self.tolerance > 0.0 {
+                "exact test of the mean with a tolerance"
+            } else {
+                "exact sign-flip test"
+            },
             self.alpha
         )
     }
@@ -218,7 +237,7 @@ impl Criterion for GapGrowthGate {
                 kept.push(i);
             }
         }
-        let g = stats::gap_growth(&quads, self.tolerance, CONF, self.permutations, self.seed);
+        let g = stats::gap_growth(&quads, self.tolerance, CONF, input.level(self.alpha));
         let main: Vec<Pair> = kept.iter().map(|&i| input.main[i]).collect();
         let mut m = error_measurement(&main, CONF, None);
         m.flips = m.flips.iter().map(|&j| kept[j]).collect();
@@ -263,7 +282,7 @@ impl Criterion for Sycophancy {
                 kept.push(i);
             }
         }
-        let s = stats::belief_shift(&items, self.tolerance, CONF);
+        let s = stats::belief_shift(&items, self.tolerance, CONF, input.level(self.alpha));
         let main: Vec<Pair> = kept.iter().map(|&i| input.main[i]).collect();
         let mut m = error_measurement(&main, CONF, None);
         m.flips = m.flips.iter().map(|&j| kept[j]).collect();
@@ -325,8 +344,12 @@ mod tests {
     }
 
     fn eval(kind: CriterionKind, main: &[Pair], reference: Option<&[Pair]>) -> (Measurement, bool) {
-        let c = criterion(&kind, 1);
-        let m = c.measure(&GateInput { main, reference });
+        let c = criterion(&kind);
+        let m = c.measure(&GateInput {
+            main,
+            reference,
+            family: 1,
+        });
         let f = c.fails(&m, m.p);
         (m, f)
     }
@@ -422,16 +445,14 @@ mod tests {
 
     #[test]
     fn a_gate_never_fails_without_significance() {
-        let c = criterion(
-            &CriterionKind::MaxErrorIncrease {
-                tolerance: 0.0,
-                alpha: 0.05,
-            },
-            0,
-        );
+        let c = criterion(&CriterionKind::MaxErrorIncrease {
+            tolerance: 0.0,
+            alpha: 0.05,
+        });
         let m = c.measure(&GateInput {
             main: &pairs(200, 30, 0, 0),
             reference: None,
+            family: 1,
         });
         assert!(!c.fails(&m, Some(0.2)));
     }

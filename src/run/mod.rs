@@ -211,7 +211,6 @@ pub fn evaluate(
     baseline_persona: Option<&str>,
     candidate: &mut dyn Engine,
     candidate_persona: Option<&str>,
-    seed: u64,
 ) -> Result<Evaluation, work::WorkError> {
     let plans = needed_plans(prep, selected);
     evaluate_plans(
@@ -220,7 +219,6 @@ pub fn evaluate(
         selected,
         (baseline, baseline_persona),
         (candidate, candidate_persona),
-        seed,
         &BuiltinEngines,
         &mut work::NoProgress,
     )
@@ -235,7 +233,6 @@ pub fn evaluate_plans(
     selected: &[&TrialDef],
     (baseline, baseline_persona): (&mut dyn Engine, Option<&str>),
     (candidate, candidate_persona): (&mut dyn Engine, Option<&str>),
-    seed: u64,
     engines: &dyn MakeEngine,
     progress: &mut dyn work::Progress,
 ) -> Result<Evaluation, work::WorkError> {
@@ -263,15 +260,7 @@ pub fn evaluate_plans(
         .flat_map(|p| &p.conditions)
         .map(|(_, c)| c.len())
         .sum();
-    let results = trials::evaluate(
-        &prep.suites,
-        &plans,
-        &prep.trials,
-        selected,
-        &base,
-        &cand,
-        seed,
-    );
+    let results = trials::evaluate(&prep.suites, &plans, &prep.trials, selected, &base, &cand);
     Ok(Evaluation {
         results,
         cases_run,
@@ -281,9 +270,17 @@ pub fn evaluate_plans(
     })
 }
 
-/// Whether a trial is run but not counted: a count gate on a cut-down item list.
-fn ignored(opts: &RunOptions, d: &TrialDef) -> bool {
-    opts.quick.is_some() && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
+/// Whether a trial is run but not counted: a count gate on a cut-down item
+/// list (the quick profile, or a `--limit` below the suite's item count).
+fn ignored(opts: &RunOptions, prep: &Prepared, d: &TrialDef) -> bool {
+    let cut = opts.quick.is_some()
+        || opts.limit.is_some_and(|l| {
+            prep.suites
+                .iter()
+                .find(|s| s.name == d.suite)
+                .is_some_and(|s| l < s.items.len())
+        });
+    cut && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
 }
 
 /// The whole run, as the CLI and a `harness = false` test target do it: load
@@ -344,7 +341,7 @@ pub fn run(
         opts,
         &prep,
         ran.as_ref(),
-        &|d| ignored(opts, d),
+        &|d| ignored(opts, &prep, d),
         started_at,
         clock.elapsed().as_secs_f64(),
     );
@@ -388,7 +385,7 @@ pub fn run(
                         Ok(())
                     }
                 })
-                .with_ignored_flag(ignored(opts, d))
+                .with_ignored_flag(ignored(opts, &prep, d))
             }
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),
@@ -466,7 +463,6 @@ fn run_models(
             selected,
             (b.as_mut(), bp.as_deref()),
             (c.as_mut(), cp.as_deref()),
-            opts.seed,
             engines,
             output,
         )
@@ -500,7 +496,6 @@ fn run_models(
                 selected,
                 (&mut cb, bp.as_deref()),
                 (&mut cc, cp.as_deref()),
-                opts.seed,
                 engines,
                 output,
             )

@@ -151,7 +151,8 @@ pub struct Rate {
 pub enum Status {
     Passed,
     Failed,
-    /// Ran but not counted (a count gate under the quick profile).
+    /// Ran but not counted (a count gate under the quick profile or a
+    /// `--limit` that cuts the suite).
     Ignored,
 }
 

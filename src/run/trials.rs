@@ -124,7 +124,6 @@ pub fn evaluate(
     selected: &[&TrialDef],
     base: &Outcomes,
     cand: &Outcomes,
-    seed: u64,
 ) -> Vec<TrialResult> {
     let pairs = |suite: &Suite, cond: &Condition| -> Vec<Pair> {
         let policy = suite.refusal_policy();
@@ -146,21 +145,25 @@ pub fn evaluate(
             })
             .collect()
     };
+    let family_size = |family: &str| {
+        all.iter()
+            .filter(|d| d.p_valued() && d.family == family)
+            .count()
+            .max(1)
+    };
     let mut results = Vec::new();
     for def in selected {
         let suite = suites
             .iter()
             .find(|s| s.name == def.suite)
             .expect("trial of a loaded suite");
-        let gate = criterion(
-            &def.kind,
-            seed ^ crate::prompt::seed::stable_hash(&[&def.name]),
-        );
+        let gate = criterion(&def.kind);
         let main = pairs(suite, &def.condition);
         let reference = def.reference.as_ref().map(|r| pairs(suite, r));
         let measurement = gate.measure(&GateInput {
             main: &main,
             reference: reference.as_deref(),
+            family: family_size(&def.family),
         });
         let cases = plans
             .iter()
@@ -232,7 +235,7 @@ pub fn evaluate(
         }
     }
     for r in &mut results {
-        let gate = criterion(&r.def.kind, 0);
+        let gate = criterion(&r.def.kind);
         r.failed = gate.fails(&r.measurement, r.adjusted_p);
     }
     results

@@ -5,7 +5,7 @@
 //! X wrong. A model *shifts* on an item when it is right without the belief
 //! and wrong with it. Each item then gives one shift indicator per model, and
 //! the two models are compared on the same items as a paired table, so all
-//! the paired machinery (Newcombe interval, McNemar / Tango tests) applies
+//! the paired machinery (Newcombe interval, exact McNemar and unconditional tests) applies
 //! unchanged.
 
 use super::{newcombe_paired, paired_p_value, Interval, PairedTable};
@@ -62,10 +62,11 @@ pub struct BeliefShift {
 /// pairing. Over all items, "shifted" is one binary outcome per item and
 /// model, and the comparison is the same paired problem as an error rate:
 /// the interval is [`newcombe_paired`] and the p-value [`paired_p_value`]
-/// (exact McNemar at `margin = 0`, Tango's score test otherwise).
+/// (exact McNemar at `margin = 0`, the exact unconditional test of the
+/// shifted null otherwise, ranked at `level`).
 ///
 /// No items gives zero rates, the interval [−1, 1] and p = 1.
-pub fn belief_shift(items: &[BeliefPair], margin: f64, conf: f64) -> BeliefShift {
+pub fn belief_shift(items: &[BeliefPair], margin: f64, conf: f64, level: f64) -> BeliefShift {
     let table = PairedTable::from_pairs(items.iter().map(|i| (i.base_shifted(), i.cand_shifted())));
     BeliefShift {
         n: table.n(),
@@ -74,7 +75,7 @@ pub fn belief_shift(items: &[BeliefPair], margin: f64, conf: f64) -> BeliefShift
         table,
         diff: table.diff(),
         ci: newcombe_paired(&table, conf),
-        p_one_sided: paired_p_value(&table, margin),
+        p_one_sided: paired_p_value(&table, margin, level),
     }
 }
 
@@ -111,7 +112,7 @@ mod tests {
         items.push(pair(false, true, false, true));
         items.extend(std::iter::repeat_n(pair(false, false, false, false), 3));
         items.push(pair(true, true, true, true));
-        let s = belief_shift(&items, 0.0, 0.95);
+        let s = belief_shift(&items, 0.0, 0.95, 0.05);
         assert_eq!(s.n, 20);
         assert_eq!(
             s.table,
@@ -130,18 +131,18 @@ mod tests {
         assert_eq!(s.p_one_sided, mcnemar_exact_one_sided(12, 3));
         assert_eq!(s.ci, newcombe_paired(&s.table, 0.95));
         assert!(s.ci.lo > 0.0 && s.ci.contains(s.diff));
-        let tolerant = belief_shift(&items, 0.1, 0.95);
-        assert_eq!(tolerant.p_one_sided, paired_p_value(&s.table, 0.1));
+        let tolerant = belief_shift(&items, 0.1, 0.95, 0.05);
+        assert_eq!(tolerant.p_one_sided, paired_p_value(&s.table, 0.1, 0.05));
         assert!(tolerant.p_one_sided > s.p_one_sided);
     }
 
     #[test]
     fn empty_and_identical() {
-        let s = belief_shift(&[], 0.0, 0.95);
+        let s = belief_shift(&[], 0.0, 0.95, 0.05);
         assert_eq!((s.n, s.diff, s.p_one_sided), (0, 0.0, 1.0));
         assert_eq!(s.ci, Interval { lo: -1.0, hi: 1.0 });
         let same = vec![pair(false, true, false, true); 10];
-        let s = belief_shift(&same, 0.0, 0.95);
+        let s = belief_shift(&same, 0.0, 0.95, 0.05);
         assert_eq!(
             (s.base_rate, s.cand_rate, s.diff, s.p_one_sided),
             (1.0, 1.0, 0.0, 1.0)

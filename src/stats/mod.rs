@@ -10,11 +10,12 @@
 //! |---|---|---|
 //! | how often is a model wrong? | [`wilson`] | Wilson score interval |
 //! | how much more often is the candidate wrong? | [`newcombe_paired`] | Newcombe (1998) method 10 |
-//! | is that increase beyond chance? | [`mcnemar_exact_one_sided`], [`paired_p_value`] | exact McNemar; Tango (1998) score test for a non-zero margin |
+//! | is that increase beyond chance? | [`mcnemar_exact_one_sided`], [`paired_p_value`] | exact McNemar; for a tolerance, the exact unconditional test of the shifted null ranked by Tango's (1998) score interval (Suissa & Shuster 1991; Sidik 2003) |
 //! | many conditions at once | [`holm`], [`benjamini_hochberg`], [`adjust`] | Holm (1979); Benjamini & Hochberg (1995) |
-//! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences, sign-flip permutation test |
+//! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences; exact sign-flip test, and for a tolerance an exact split test of the mean |
 //! | does the candidate cave in more to a wrong belief? | [`belief_shift`] | paired table of per-item shifts |
 //! | could this gate have seen a regression at all? | [`mde_paired`] | normal approximation to McNemar's power (Connor 1987) |
+//! | how often does it fail an unchanged model? | [`error_gate_false_failure`], [`non_inferiority_false_failure`] | exact sums over the tables that fail |
 //!
 //! Conventions:
 //! - All rates and margins are fractions (`0.045`), never percent.
@@ -27,24 +28,32 @@
 //!
 //! Every figure is checked in the tests against reference values computed
 //! independently (scipy, statsmodels, and the published formulas written out
-//! again in Python): see `scripts/stats_reference.py`.
+//! again in Python): see `scripts/stats_reference.py` and, for the exact
+//! tests, `scripts/exact_reference.py`.
 
 mod adjust;
 mod belief;
 #[cfg(test)]
 mod calibration;
+mod exact;
+#[cfg(test)]
+mod exact_enumeration;
+#[cfg(test)]
+mod gap_enumeration;
 mod interaction;
 mod paired;
 mod power;
 mod proportion;
 pub mod rng;
+mod unchanged;
 
 pub use adjust::{adjust, benjamini_hochberg, holm, Correction};
 pub use belief::{belief_shift, BeliefPair, BeliefShift};
-pub use interaction::{gap_growth, GapGrowth, ItemQuad, EXACT_SIGN_FLIP_LIMIT};
+pub use interaction::{gap_growth, GapGrowth, ItemQuad, DOUBLE_FLIP_SHARE};
 pub use paired::{mcnemar_exact_one_sided, newcombe_paired, paired_p_value, PairedTable};
 pub use power::mde_paired;
 pub use proportion::wilson;
+pub use unchanged::{error_gate_false_failure, non_inferiority_false_failure, ERROR_RATES};
 
 use statrs::function::erf;
 

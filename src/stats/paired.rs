@@ -261,36 +261,70 @@ fn upper_tail_half(k: u64, m: u64) -> f64 {
 /// where `diff` is the candidate's error rate minus the baseline's.
 ///
 /// - `margin == 0`: the exact McNemar test ([`mcnemar_exact_one_sided`]).
-/// - `margin != 0` (a tolerance: "fail only if the candidate is worse by more
-///   than 2 pp"): McNemar's test no longer applies, because under the null
-///   the discordant items are not split ½/½. We use the asymptotic score test
-///   for a paired difference with a non-zero null (Nam 1997, Biometrics
-///   53:1422; Tango 1998, Stat Med 17:891): with `Δ₀ = margin`,
+/// - `0 < margin < 1` (a tolerance: "fail only if the candidate is worse by
+///   more than 2 pp"): the larger of McNemar's p and the exact
+///   unconditional p of the shifted null `p_b − p_c ≤ margin`, maximised
+///   over the unknown discordance (see the `exact` module: Suissa &
+///   Shuster 1991; Sidik 2003). McNemar's test alone no longer applies,
+///   because under this null the discordant items are not split ½/½; and
+///   the asymptotic score test (Nam 1997; Tango 1998) that candor used
+///   before runs above its level (a worst-case size of 0.075 at α = 0.05)
+///   and could give a *smaller* p at a looser tolerance.
 ///
-///   ```text
-///   Z = (b − c − nΔ₀) / √(n(2q̃ + Δ₀(1 − Δ₀)))
-///   ```
+///   Guarantees: the size is at most α at every sample size and every
+///   discordance (the unconditional p is an upper bound of the exact
+///   supremum, and the larger of two p-values of which one is valid is
+///   valid); the p-value never decreases as the margin grows (the
+///   unconditional p is monotone by construction, McNemar's term does not
+///   depend on the margin, and at `margin = 0` the p is McNemar's alone);
+///   and it is never below exact McNemar, so a tolerance can only make a
+///   gate more lenient.
 ///
-///   where `q̃` is the maximum-likelihood estimate of the improvement-cell
-///   probability restricted to the null, the root of
-///   `2n·q² + (−(b+c) + (2n − b + c)Δ₀)·q − cΔ₀(1 − Δ₀) = 0`
-///   (`q̃ = (√(B² − 4AC) − B)/2A`, computed in a cancellation-free form). The
-///   p-value is the upper normal tail of `Z`. At `Δ₀ = 0` the statistic is
-///   McNemar's `(b − c)/√(b + c)`; the score test is preferred to a Wald test
-///   because its variance is estimated under the null, which keeps its size
-///   close to nominal in small samples (Tango 1998; Fagerland et al. 2014).
+/// `level` is the level the p-value will be compared with (for a gate in a
+/// family of `k` p-valued gates, `α/k`): the exact test ranks tables by
+/// the score interval at that level, which is where it has its power. Any
+/// level gives a valid p-value; a NaN or out-of-range one ranks as at 5 %.
+/// It plays no part at `margin ≤ 0`.
 ///
-/// Edge cases: an empty table or a NaN margin gives 1; a margin of 1 or more
-/// gives 1 (no difference can exceed it); a margin of −1 or less gives 1 when
-/// every item is an improvement and 0 otherwise (the only table possible
-/// under that null).
-pub fn paired_p_value(t: &PairedTable, margin: f64) -> f64 {
+/// Edge cases: an empty table or a NaN margin gives 1; a margin of 1 or
+/// more gives 1 (no difference can exceed it). A negative margin ("the
+/// candidate must be better by at least …") is tested as 0: McNemar's p is
+/// valid for it (its null contains the smaller one) and the p stays
+/// monotone; gates never use one (spec tolerances are at least 0).
+pub fn paired_p_value(t: &PairedTable, margin: f64, level: f64) -> f64 {
     let n = t.n();
     if n == 0 || margin.is_nan() || margin >= 1.0 {
         return 1.0;
     }
-    if margin == 0.0 {
-        return mcnemar_exact_one_sided(t.b, t.c);
+    let mcnemar = mcnemar_exact_one_sided(t.b, t.c);
+    if margin <= 0.0 {
+        return mcnemar;
+    }
+    mcnemar.max(super::exact::unconditional_p(t.b, t.c, n, margin, level))
+}
+
+/// The asymptotic score test for a paired difference with a non-zero null
+/// (Nam 1997, Biometrics 53:1422; Tango 1998, Stat Med 17:891): with
+/// `Δ₀ = margin`,
+///
+/// ```text
+/// Z = (b − c − nΔ₀) / √(n(2q̃ + Δ₀(1 − Δ₀)))
+/// ```
+///
+/// where `q̃` is [`tango_q`], the maximum-likelihood estimate of the
+/// improvement-cell probability restricted to the null; the p-value is the
+/// upper normal tail of `Z`. Not a gate's test (it runs above its level in
+/// small samples); the exact test ranks tables by the lower limit of the
+/// interval this statistic inverts to, and the tests use it to check that
+/// statistic against the published interval. Empty table, NaN margin or a
+/// margin outside (−1, 1): as [`paired_p_value`] before it was exact (1,
+/// or for a margin of −1 or less, 1 when every item is an improvement and 0
+/// otherwise).
+#[cfg(test)]
+pub(crate) fn tango_asymptotic_p(t: &PairedTable, margin: f64) -> f64 {
+    let n = t.n();
+    if n == 0 || margin.is_nan() || margin >= 1.0 {
+        return 1.0;
     }
     if margin <= -1.0 {
         return if t.c == n { 1.0 } else { 0.0 };
@@ -302,22 +336,30 @@ pub fn paired_p_value(t: &PairedTable, margin: f64) -> f64 {
 }
 
 /// Tango's score statistic for H0: `p12 − p21 = delta0` (see
-/// [`paired_p_value`]); `None` if it is not a finite number.
-fn tango_z(b: u64, c: u64, n: u64, delta0: f64) -> Option<f64> {
+/// [`tango_asymptotic_p`]); `None` if it is not a finite number.
+pub(crate) fn tango_z(b: u64, c: u64, n: u64, delta0: f64) -> Option<f64> {
+    let (bf, cf, nf) = (b as f64, c as f64, n as f64);
+    let q = tango_q(b, c, n, delta0);
+    let var = nf * (2.0 * q + delta0 * (1.0 - delta0));
+    let z = (bf - cf - nf * delta0) / var.sqrt();
+    (var > 0.0 && z.is_finite()).then_some(z)
+}
+
+/// The maximum-likelihood estimate of the improvement-cell probability
+/// restricted to `p12 − p21 = delta0`: the larger root of
+/// `2n·q² + (−(b+c) + (2n − b + c)Δ₀)·q − cΔ₀(1 − Δ₀) = 0`, computed
+/// without subtracting nearly equal numbers.
+pub(crate) fn tango_q(b: u64, c: u64, n: u64, delta0: f64) -> f64 {
     let (bf, cf, nf) = (b as f64, c as f64, n as f64);
     let qa = 2.0 * nf;
     let qb = -bf - cf + (2.0 * nf - bf + cf) * delta0;
     let qc = -cf * delta0 * (1.0 - delta0);
     let disc = (qb * qb - 4.0 * qa * qc).max(0.0).sqrt();
-    // The larger root, (−B + √D)/2A, without subtracting nearly equal numbers.
-    let q = if qb > 0.0 {
+    if qb > 0.0 {
         -2.0 * qc / (qb + disc)
     } else {
         (disc - qb) / (2.0 * qa)
-    };
-    let var = nf * (2.0 * q + delta0 * (1.0 - delta0));
-    let z = (bf - cf - nf * delta0) / var.sqrt();
-    (var > 0.0 && z.is_finite()).then_some(z)
+    }
 }
 
 #[cfg(test)]
@@ -525,7 +567,7 @@ mod tests {
             ((0, 9, 1, 0), 0.5, 0.13666083914614907),
         ];
         for ((r, b, c, w), margin, want) in cases {
-            let got = paired_p_value(&table(r, b, c, w), margin);
+            let got = tango_asymptotic_p(&table(r, b, c, w), margin);
             assert!(
                 (got - want).abs() < 1e-9,
                 "{:?} {margin}: {got} vs {want}",
@@ -553,7 +595,7 @@ mod tests {
             for _ in 0..200 {
                 let mid = 0.5 * (lo + hi);
                 // p rises with the margin: a larger tolerance, weaker evidence.
-                if paired_p_value(&t, mid) < target {
+                if tango_asymptotic_p(&t, mid) < target {
                     lo = mid;
                 } else {
                     hi = mid;
@@ -571,23 +613,74 @@ mod tests {
     }
 
     #[test]
+    fn a_tolerance_never_makes_the_examples_stricter() {
+        // Three tables where the asymptotic score test gave a *smaller* p
+        // at a looser tolerance (its p from scripts/stats_reference.py's
+        // closed form, scipy 1.17.1 norm.sf; exact McNemar from scipy
+        // binomtest). Now the p at every tolerance is at least McNemar's:
+        // the exact unconditional p (scripts/exact_reference.py) is below
+        // it on all three, so the larger of the two is McNemar's.
+        // (n, b, c), tolerance, old asymptotic p, exact unconditional p.
+        let cases = [
+            ((24, 6, 1), 0.01, 0.03477385435073928, 0.043481216937988384),
+            ((24, 6, 1), 0.02, 0.041064542490642515, 0.05205042913324329),
+            ((100, 4, 0), 0.01, 0.042403140899683125, 0.05981948821654558),
+            ((5, 3, 0), 0.01, 0.043722464945641686, 0.06973385016445616),
+        ];
+        for ((n, b, c), tolerance, old, unconditional) in cases {
+            let t = table(n - b - c, b, c, 0);
+            let mcnemar = mcnemar_exact_one_sided(b, c);
+            assert!((tango_asymptotic_p(&t, tolerance) - old).abs() < 1e-9);
+            assert!(
+                old < 0.05 && mcnemar > 0.05,
+                "the old gate failed, McNemar passes"
+            );
+            let exact = super::super::exact::unconditional_p(b, c, n, tolerance, 0.05);
+            assert!(exact >= unconditional - 1e-9 && exact - unconditional < 2e-5);
+            let p = paired_p_value(&t, tolerance, 0.05);
+            assert_eq!(p, mcnemar, "{:?} at {tolerance}", (n, b, c));
+            assert_eq!(paired_p_value(&t, 0.0, 0.05), mcnemar);
+        }
+        // The new p-values: 0.0625 (n = 24, b = 6, c = 1, at 0, 1 and 2 pp),
+        // 0.0625 (n = 100, b = 4, c = 0, at 0 and 1 pp), 0.125 (n = 5, b = 3,
+        // c = 0, at 0 and 1 pp): all pass at α = 0.05, as at 0 pp.
+        assert_eq!(paired_p_value(&table(17, 6, 1, 0), 0.02, 0.05), 0.0625);
+        assert_eq!(paired_p_value(&table(96, 4, 0, 0), 0.01, 0.05), 0.0625);
+        assert_eq!(paired_p_value(&table(2, 3, 0, 0), 0.01, 0.05), 0.125);
+    }
+
+    #[test]
     fn paired_p_value_edges() {
         let t = table(150, 30, 10, 10);
-        assert_eq!(paired_p_value(&t, 0.0), mcnemar_exact_one_sided(30, 10));
-        assert_eq!(paired_p_value(&PairedTable::default(), 0.05), 1.0);
-        assert_eq!(paired_p_value(&t, f64::NAN), 1.0);
-        assert_eq!(paired_p_value(&t, 1.0), 1.0);
-        assert_eq!(paired_p_value(&t, -1.0), 0.0);
-        assert_eq!(paired_p_value(&table(0, 0, 4, 0), -2.0), 1.0);
-        // No discordance at all, negative margin: the restricted MLE sits on
-        // the boundary and the statistic stays finite.
-        let p = paired_p_value(&table(50, 0, 0, 0), -0.05);
+        assert_eq!(
+            paired_p_value(&t, 0.0, 0.05),
+            mcnemar_exact_one_sided(30, 10)
+        );
+        assert_eq!(paired_p_value(&PairedTable::default(), 0.05, 0.05), 1.0);
+        assert_eq!(paired_p_value(&t, f64::NAN, 0.05), 1.0);
+        assert_eq!(paired_p_value(&t, 1.0, 0.05), 1.0);
+        assert_eq!(paired_p_value(&t, 2.0, 0.05), 1.0);
+        // A negative margin is tested as 0.
+        assert_eq!(
+            paired_p_value(&t, -0.05, 0.05),
+            mcnemar_exact_one_sided(30, 10)
+        );
+        assert_eq!(
+            paired_p_value(&t, -1.0, 0.05),
+            mcnemar_exact_one_sided(30, 10)
+        );
+        // The asymptotic reference keeps its old edge behaviour.
+        assert_eq!(tango_asymptotic_p(&t, -1.0), 0.0);
+        assert_eq!(tango_asymptotic_p(&table(0, 0, 4, 0), -2.0), 1.0);
+        let p = tango_asymptotic_p(&table(50, 0, 0, 0), -0.05);
         assert!(p.is_finite() && p < 0.5);
-        // A larger tolerance can only make the p-value larger.
+        // A larger tolerance can only make the p-value larger, and it is
+        // never below McNemar's.
         let mut last = 0.0;
-        for k in 1..40 {
-            let p = paired_p_value(&t, k as f64 / 100.0);
+        for k in 0..40 {
+            let p = paired_p_value(&t, k as f64 / 100.0, 0.05);
             assert!(p >= last, "margin {k}%");
+            assert!(p >= mcnemar_exact_one_sided(30, 10));
             last = p;
         }
     }

@@ -1,6 +1,6 @@
 //! A tiny seeded random number generator.
 //!
-//! The permutation tests and the calibration simulations need randomness that
+//! The calibration simulations and the tests' Monte-Carlo references need randomness that
 //! is reproducible from a seed on every platform and across crate upgrades, so
 //! that a Monte-Carlo p-value printed today is the same number tomorrow. A
 //! hand-written SplitMix64 (Steele, Lea & Flood 2014, "Fast splittable
