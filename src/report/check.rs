@@ -145,6 +145,36 @@ fn gate_line(
                 Some(f),
             )
         }
+        CriterionKind::MinWarmthIncrease { margin, alpha }
+        | CriterionKind::MaxWarmthDecrease { margin, alpha } => {
+            let level = alpha / family as f64;
+            let m = crate::stats::mde_paired_mean(items, level, 0.8);
+            let mde = if m.is_finite() {
+                format!(
+                    ", minimum detectable effect {m:.2} standard deviations of the per-item warmth difference beyond the margin (80% power, level {level:.4})"
+                )
+            } else {
+                ", too few items to detect any effect".to_string()
+            };
+            let what = format!("margin {margin} nats");
+            if matches!(kind, CriterionKind::MinWarmthIncrease { .. }) {
+                // A confirmation gate: it fails an unchanged model by design.
+                (
+                    what,
+                    format!("{mde}; fails unless the candidate is shown warmer (an unchanged model fails it)"),
+                    None,
+                )
+            } else {
+                (
+                    what,
+                    format!(
+                        "{mde}; an unchanged model fails it at most {} (the test's level)",
+                        pct(level)
+                    ),
+                    None,
+                )
+            }
+        }
         CriterionKind::MinItems { n: need } => {
             let what = format!("at least {need} items");
             if limited {
