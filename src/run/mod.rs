@@ -56,6 +56,17 @@ pub struct RunOptions {
 /// Cases per suite and model in the quick profile (the README's first command).
 pub const QUICK_CASES_PER_SUITE: usize = 360;
 
+/// Cases per suite and model in the quick profile for suites that generate
+/// replies (`generate`, `judge`): a reply takes dozens of decoding steps
+/// where an option takes one forward pass, so these suites only run a smoke
+/// sample there, and their trials are reported as ignored.
+pub const QUICK_GENERATED_CASES: usize = 12;
+
+/// Whether a suite's model work is generation (slow on a CPU).
+pub fn generates(s: &Suite) -> bool {
+    !matches!(s.scoring, spec::Scoring::Choice(_))
+}
+
 /// Loaded, validated and rendered suites.
 pub struct Prepared {
     pub suites: Vec<Suite>,
@@ -91,6 +102,13 @@ pub fn prepare_sized(
     let all = |_: &str, _: &prompt::Condition| true;
     for s in &suites {
         let conditions = (s.contexts.len() * s.beliefs.len()).max(1);
+        let quick = quick.map(|b| {
+            if generates(s) {
+                b.min(QUICK_GENERATED_CASES)
+            } else {
+                b
+            }
+        });
         let limit = match (limit, quick) {
             (l, Some(budget)) => Some(l.unwrap_or(usize::MAX).min((budget / conditions).max(1))),
             (l, None) => l,
@@ -279,7 +297,25 @@ fn ignored(opts: &RunOptions, prep: &Prepared, d: &TrialDef) -> bool {
                 .find(|s| s.name == d.suite)
                 .is_some_and(|s| l < s.items.len())
         });
-    cut && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
+    (cut && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. }))
+        || quick_sample(opts, prep, d).is_some()
+}
+
+/// Why a trial of a generating suite is ignored in the quick profile (it
+/// ran on a smoke sample of [`QUICK_GENERATED_CASES`] cases).
+pub fn quick_sample(opts: &RunOptions, prep: &Prepared, d: &TrialDef) -> Option<String> {
+    let suite = prep.suites.iter().find(|s| s.name == d.suite)?;
+    (opts.quick.is_some() && generates(suite)).then(|| {
+        let n = prep
+            .plans
+            .iter()
+            .find(|p| p.suite == suite.name)
+            .map_or(0, |p| p.n_items);
+        format!(
+            "quick profile: replies are generated, so {n} of {} items ran as a smoke sample; run with --full for the verdict",
+            suite.items.len()
+        )
+    })
 }
 
 /// The whole run, as the CLI and a `harness = false` test target do it: load
@@ -341,6 +377,7 @@ pub fn run(
         &prep,
         ran.as_ref(),
         &|d| ignored(opts, &prep, d),
+        &|d| quick_sample(opts, &prep, d),
         started_at,
         clock.elapsed().as_secs_f64(),
     );
@@ -375,17 +412,23 @@ pub fn run(
         .trials
         .iter()
         .map(|d| match verdicts.iter().find(|r| r.def.name == d.name) {
-            Some(r) => {
-                let r = r.clone();
-                Trial::test(d.name.clone(), move || {
-                    if r.failed {
-                        Err(failure::failure_message(&r).into())
-                    } else {
-                        Ok(())
-                    }
-                })
-                .with_ignored_flag(ignored(opts, &prep, d))
-            }
+            Some(r) => match quick_sample(opts, &prep, d) {
+                // Ran on a smoke sample: said so, with its verdict not counted.
+                Some(reason) => Trial::ignorable_test(d.name.clone(), move || {
+                    Ok(libtest_mimic::Completion::ignored_with(reason))
+                }),
+                None => {
+                    let r = r.clone();
+                    Trial::test(d.name.clone(), move || {
+                        if r.failed {
+                            Err(failure::failure_message(&r).into())
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .with_ignored_flag(ignored(opts, &prep, d))
+                }
+            },
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),
         })
