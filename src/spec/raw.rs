@@ -113,6 +113,8 @@ pub enum CorrectionName {
 pub struct RawItem {
     pub id: IdValue,
     pub question: String,
+    /// Required unless scoring uses `match: none` (checked after parsing).
+    #[serde(default)]
     pub correct: OneOrMany,
     #[serde(default)]
     pub incorrect: OneOrMany,
