@@ -33,7 +33,9 @@
 //! prompt's `Answer:` line contains one of the item's correct answers.
 //!
 //! A request without [`Expected`] gets a deterministic guess (loglik) or
-//! "I don't know." (generation).
+//! "I don't know." (generation); a generation request whose item has no
+//! correct answer (a prompt of a suite that only measures warmth) gets a
+//! reply that quotes the prompt.
 
 use super::{
     ContinuationScore, Engine, EngineError, Expected, FinishReason, GenerateRequest, Generation,
@@ -191,9 +193,7 @@ impl FakeEngine {
             .filter(|w| WARM_WORDS.contains(w))
             .count() as f64;
         let p = normalize(prompt);
-        let close = p
-            .split_whitespace()
-            .any(|w| CLOSE_RELATIONS.contains(&w));
+        let close = p.split_whitespace().any(|w| CLOSE_RELATIONS.contains(&w));
         let sign = if close { 1.0 } else { -1.0 };
         sign * self.spec.warm * words
     }
@@ -346,7 +346,12 @@ impl Engine for FakeEngine {
                         } else {
                             e.correct.first()
                         };
-                        format!("The answer is {}.", pick.map_or("unknown", String::as_str))
+                        match pick {
+                            Some(p) => format!("The answer is {p}."),
+                            // A prompt with no answer key (a suite that only
+                            // measures): a reply that differs per prompt.
+                            None => format!("About \"{}\": that depends.", e.question),
+                        }
                     }
                 };
                 let answer = match &self.spec.prefix {

@@ -498,9 +498,7 @@ fn run_models(
     let scorer_names: Vec<String> = scorer_names.into_iter().collect();
     let scorer_refs = match scorer_names
         .iter()
-        .map(|m| {
-            crate::engine::ModelRef::parse(m).map_err(|e| format!("warmth scorer: {e}"))
-        })
+        .map(|m| crate::engine::ModelRef::parse(m).map_err(|e| format!("warmth scorer: {e}")))
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(r) => r,

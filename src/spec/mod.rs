@@ -519,13 +519,7 @@ fn validate(
             ..
         })
     );
-    let items = items_section(
-        &h,
-        raw.items,
-        raw.data.as_ref(),
-        needs_correct,
-        &mut errors,
-    );
+    let items = items_section(&h, raw.items, raw.data.as_ref(), needs_correct, &mut errors);
     let (contexts, beliefs) = conditions_section(&h, raw.contexts, raw.beliefs, &mut errors);
     item_checks(&h, &items, &scoring, &beliefs, &mut errors);
     let criteria = criteria_section(&h, raw.criteria, &contexts, &beliefs, &mut errors);

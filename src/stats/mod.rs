@@ -56,7 +56,10 @@ pub use interaction::{gap_growth, GapGrowth, ItemQuad, DOUBLE_FLIP_SHARE};
 pub use paired::{mcnemar_exact_one_sided, newcombe_paired, paired_p_value, PairedTable};
 pub use power::mde_paired;
 pub use proportion::wilson;
-pub use scores::{mde_paired_mean, mean_interval, paired_scores, paired_t_p, Alternative, MeanInterval, PairedScores};
+pub use scores::{
+    mde_paired_mean, mean_interval, paired_scores, paired_t_p, Alternative, MeanInterval,
+    PairedScores,
+};
 pub use unchanged::{error_gate_false_failure, non_inferiority_false_failure, ERROR_RATES};
 
 use statrs::function::erf;
