@@ -60,7 +60,7 @@ pub const QUICK_CASES_PER_SUITE: usize = 360;
 /// replies (`generate`, `judge`): a reply takes dozens of decoding steps
 /// where an option takes one forward pass, so these suites only run a smoke
 /// sample there, and their trials are reported as ignored.
-pub const QUICK_GENERATED_CASES: usize = 12;
+pub const QUICK_GENERATED_CASES: usize = 4;
 
 /// Whether a suite's model work is generation (slow on a CPU).
 pub fn generates(s: &Suite) -> bool {
