@@ -222,6 +222,36 @@ mod tests {
         );
         assert!(line.contains("level 0.0024"), "{line}");
         assert!(f.unwrap() <= 0.05 / 21.0);
+        // Warmth: a level over the family, an effect in standard deviations,
+        // and no false-failure warning for the confirmation gate.
+        let (what, line, f) = gate_line(
+            &CriterionKind::MaxWarmthDecrease {
+                margin: 0.25,
+                alpha: 0.05,
+            },
+            100,
+            2,
+            false,
+        );
+        assert_eq!(what, "margin 0.25 nats");
+        assert!(
+            line.contains("0.28 standard deviations") && line.contains("at most 2.5%"),
+            "{line}"
+        );
+        assert!(f.is_none());
+        let (_, line, f) = gate_line(
+            &CriterionKind::MinWarmthIncrease {
+                margin: 0.0,
+                alpha: 0.05,
+            },
+            100,
+            2,
+            false,
+        );
+        assert!(
+            line.contains("fails unless the candidate is shown warmer") && f.is_none(),
+            "{line}"
+        );
         let (_, line, f) = gate_line(&CriterionKind::MinItems { n: 50 }, 5, 1, true);
         assert!(
             line.contains("ignored under --limit") && f.is_none(),
