@@ -68,6 +68,8 @@ struct Ran {
     out: Capture,
     /// Every model the factory opened, in order.
     opened: Vec<String>,
+    /// What libtest printed.
+    libtest: String,
 }
 
 fn run_pair(spec: &Path, baseline: &str, candidate: &str, tune: impl Fn(&mut RunOptions)) -> Ran {
@@ -94,8 +96,11 @@ fn run_pair(spec: &Path, baseline: &str, candidate: &str, tune: impl Fn(&mut Run
     };
     tune(&mut opts);
     let mut out = Capture::default();
+    // libtest's lines go to a file (read back by the tests that need them),
+    // not into this test binary's own output.
+    let log = spec.with_extension("log");
     let args = Arguments {
-        quiet: true,
+        logfile: Some(log.display().to_string()),
         ..Default::default()
     };
     let code = run::run(&opts, &engines, &mut out, &args);
@@ -103,6 +108,7 @@ fn run_pair(spec: &Path, baseline: &str, candidate: &str, tune: impl Fn(&mut Run
         code,
         out,
         opened: opened.into_inner(),
+        libtest: std::fs::read_to_string(&log).unwrap_or_default(),
     }
 }
 
@@ -152,6 +158,12 @@ fn a_colder_candidate_fails_the_decrease_with_its_evidence() {
     let spec = suite(dir.path(), SCORER, 30);
     let ran = run_pair(&spec, WARM, PLAIN, |_| {});
     assert_eq!(ran.code, ExitCode::from(101));
+    assert!(
+        ran.libtest
+            .contains("test warm::none::none::max_warmth_decrease ... FAILED"),
+        "{}",
+        ran.libtest
+    );
     let r = ran.out.results.as_ref().unwrap();
     let dec = trial(r, "max_warmth_decrease");
     assert_eq!(dec.status, Status::Failed);
@@ -170,6 +182,11 @@ fn a_colder_candidate_fails_the_decrease_with_its_evidence() {
     assert!(summary.contains("| warm::none::none | 30 |"), "{summary}");
     let html = candor::report::html::render(r);
     assert!(html.contains("Δ warmth") && html.contains("nats"), "html");
+    // results.json reads back, warmth and all, and renders the same summary.
+    let json = serde_json::to_string(r).unwrap();
+    let back = RunResults::from_json(&json).unwrap();
+    assert_eq!(candor::report::summary::render(&back), summary);
+    assert_eq!(back.suites, r.suites);
     let lines = candor::report::warmth_lines(r);
     assert_eq!(lines.len(), 1);
     assert!(
@@ -283,6 +300,12 @@ fn the_quick_profile_runs_a_smoke_sample_and_ignores_the_verdicts() {
         assert!(why.contains(&cut) && why.contains("--full"), "{why}");
     }
     assert_eq!(r.totals.ignored, 2);
+    assert!(
+        ran.libtest
+            .contains("test warm::none::none::max_warmth_decrease ... ignored (quick profile"),
+        "{}",
+        ran.libtest
+    );
 }
 
 /// The default model (SmolLM2-135M-Instruct, as the shipped suite's scorer)
