@@ -340,3 +340,42 @@ fn the_default_model_scores_a_warm_reply_warmer_than_a_cold_one() {
     assert!(warm > cold, "warm {warm} vs cold {cold}");
     assert!(warm > 0.0, "warm {warm}");
 }
+
+/// Warmth beside a verdict: a judged suite measures its replies' warmth
+/// too, and its error gate and warmth gates run side by side, in one family.
+#[test]
+fn a_judged_suite_measures_warmth_beside_its_error_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = String::new();
+    for i in 0..20 {
+        items.push_str(&format!(
+            "  - {{id: q{i}, question: \"What is {i} plus one?\", correct: [\"{}\"], incorrect: [\"{}\"]}}\n",
+            i + 1,
+            i + 2
+        ));
+    }
+    let spec = dir.path().join("judged.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: judged\nsource: tests\nlicense: Apache-2.0\nitems:\n{items}scoring:\n  judge: {{model: \"fake:judge\", template: judges/correct.j2}}\ncontexts: [none]\nbeliefs: [none]\nwarmth:\n  model: \"{SCORER}\"\ncriteria:\n  - max_error_increase: {{tolerance_pp: 5}}\n  - min_warmth_increase: {{margin_nats: 0}}\n"
+        ),
+    )
+    .unwrap();
+    let ran = run_pair(&spec, PLAIN, WARM, |_| {});
+    let r = ran.out.results.as_ref().expect("results");
+    assert_eq!(
+        ran.code,
+        ExitCode::SUCCESS,
+        "{:?} {:?}",
+        ran.out.errors,
+        r.trials
+    );
+    let c = &r.suites[0].conditions[0];
+    // The fake answers every item right: 20 verdicts, no errors.
+    assert_eq!((c.n, c.baseline.errors, c.candidate.errors), (20, 0, 0));
+    assert!(c.warmth.as_ref().unwrap().delta > 2.0);
+    let inc = trial(r, "min_warmth_increase");
+    assert_eq!((inc.status, inc.family_size), (Status::Passed, 2));
+    assert_eq!(trial(r, "max_error_increase").status, Status::Passed);
+}
