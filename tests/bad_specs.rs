@@ -76,6 +76,7 @@ bad!(
     warmth_unknown_key,
     warmth_negative_margin,
     warmth_opener_both_sides,
+    warmth_no_value,
 );
 
 fn names_in(dir: &str, prefix: &str, suffix: &str) -> Vec<String> {

@@ -1264,13 +1264,22 @@ fn warmth_section(
                 "expected only warmth gates (`min_warmth_increase`, `max_warmth_decrease`) or `min_items` under `match: none`",
             ));
         }
-        if raw.is_none() {
+        if raw.is_none() && h.spans.get("warmth").is_none() {
             errors.push(h.at(
                 "scoring.generate.match",
                 "`match: none` scores nothing, and the suite has no `warmth` section".into(),
                 "expected a `warmth:` section (what the suite measures), or `alias` or `regex`",
             ));
         }
+    }
+    // `warmth:` with nothing after it reads as no section at all.
+    if raw.is_none() && h.spans.get("warmth").is_some() {
+        errors.push(h.at_key(
+            "warmth",
+            "`warmth` has no value".into(),
+            "expected `warmth: {}` for the defaults, or a mapping of `model`, `max_chars`, `warm`, `distant`",
+        ));
+        return None;
     }
     let Some(raw) = raw else {
         for c in criteria.iter().filter(|c| c.kind.needs_warmth()) {
