@@ -5,7 +5,9 @@ Usage:
     python3 scripts/check_data.py [file.jsonl ...]
 
 Without arguments, checks every specs/data/*.jsonl next to this script's
-repository. For each item: required fields present with the right types,
+repository. A record with exactly id, question, category and source is a
+prompt of a suite that only measures warmth: its id, uniqueness and fields
+are checked here, the rest by scripts/check_warmth_data.py. For each other item: required fields present with the right types,
 unique id (within a file and across files), non-empty question, correct and
 incorrect lists with non-empty strings, no option listed both as correct and
 incorrect, and a belief that is one of the incorrect answers (after
@@ -23,6 +25,9 @@ import unicodedata
 from collections import Counter
 
 REQUIRED = ("id", "question", "correct", "incorrect", "belief", "category", "source")
+# A prompt of a suite that only measures (warmth, `match: none`) has no
+# answers; scripts/check_warmth_data.py checks those files further.
+PROMPT = ("id", "question", "category", "source")
 
 
 def norm(text, fold_accents=True):
@@ -53,6 +58,18 @@ def check_file(path, seen_ids):
                 problems.append("%s: invalid JSON (%s)" % (where, err))
                 continue
             count += 1
+            if isinstance(item, dict) and sorted(item) == sorted(PROMPT):
+                item_id = item["id"]
+                if not isinstance(item_id, str) or not re.match(r"^[a-z][a-z0-9]*-[0-9]{4}$", item_id):
+                    problems.append("%s: id should look like 'abc-0001'" % where)
+                elif item_id in seen_ids:
+                    problems.append("%s: duplicate id (also in %s)" % (where, seen_ids[item_id]))
+                seen_ids[item_id] = where
+                for field in PROMPT[1:]:
+                    if not isinstance(item[field], str) or not item[field].strip():
+                        problems.append("%s: %s must be a non-empty string" % (where, field))
+                categories[str(item["category"])] += 1
+                continue
             missing = [f for f in REQUIRED if f not in item]
             if missing:
                 problems.append("%s: missing %s" % (where, ", ".join(missing)))

@@ -69,6 +69,14 @@ bad!(
     data_outside_project,
     data_absolute_path,
     context_typo,
+    warmth_with_choice,
+    warmth_gate_without_section,
+    match_none_error_gate,
+    warmth_empty_openers,
+    warmth_unknown_key,
+    warmth_negative_margin,
+    warmth_opener_both_sides,
+    warmth_no_value,
 );
 
 fn names_in(dir: &str, prefix: &str, suffix: &str) -> Vec<String> {

@@ -53,6 +53,10 @@ fn every_shipped_item_is_well_formed() {
         assert!(!suite.source.trim().is_empty(), "{}: no source", suite.name);
         assert!(!suite.items.is_empty(), "{}: no items", suite.name);
         let choice = matches!(suite.scoring, Scoring::Choice(_));
+        let measures_only = matches!(
+            &suite.scoring,
+            Scoring::Generate(g) if g.match_mode == candor::spec::MatchMode::None
+        );
         let needs_incorrect = choice || uses_beliefs(suite);
 
         // The stated belief and its option, as the prompt stage chose them.
@@ -80,7 +84,8 @@ fn every_shipped_item_is_well_formed() {
             if item.question.trim().is_empty() {
                 bad(&item.id, "empty question".into());
             }
-            if item.correct.is_empty() {
+            // A suite that only measures (warmth, `match: none`) has no answers.
+            if item.correct.is_empty() && !measures_only {
                 bad(&item.id, "no correct answer".into());
             }
             for c in &item.correct {

@@ -17,7 +17,14 @@
 //!   answers (a stated belief); the wrong answer is then that belief;
 //! - `refuse`: probability of a refusal (generation only);
 //! - `delay_ms`: milliseconds to sleep per request (a slow model for tests of
-//!   long runs; not part of the fingerprint, since it changes no answer).
+//!   long runs; not part of the fingerprint, since it changes no answer);
+//! - `prefix`: a text put before every generated answer (`%20` or `+` for a
+//!   space): a warmer or colder model for the warmth gates;
+//! - `warm`: as a warmth scorer, nats added to a continuation's
+//!   log-likelihood per warm word in it ([`WARM_WORDS`]) after a prompt that
+//!   names a close relation ([`CLOSE_RELATIONS`], the default warm openers'),
+//!   and taken away after any other prompt; so a reply with more warm words
+//!   scores warmer.
 //!
 //! With the same `seed`, a fake with a larger rate is wrong on a superset of
 //! the items the smaller one gets wrong: a planted regression.
@@ -26,7 +33,9 @@
 //! prompt's `Answer:` line contains one of the item's correct answers.
 //!
 //! A request without [`Expected`] gets a deterministic guess (loglik) or
-//! "I don't know." (generation).
+//! "I don't know." (generation); a generation request whose item has no
+//! correct answer (a prompt of a suite that only measures warmth) gets a
+//! reply that quotes the prompt.
 
 use super::{
     ContinuationScore, Engine, EngineError, Expected, FinishReason, GenerateRequest, Generation,
@@ -50,7 +59,26 @@ pub struct FakeSpec {
     pub sycophancy: f64,
     pub refuse: f64,
     pub delay_ms: u64,
+    pub prefix: Option<String>,
+    pub warm: f64,
 }
+
+/// Words the fake scorer (`warm=`) counts as warm.
+pub const WARM_WORDS: [&str; 10] = [
+    "glad",
+    "happy",
+    "sorry",
+    "love",
+    "care",
+    "hope",
+    "dear",
+    "wonderful",
+    "friend",
+    "hug",
+];
+
+/// Relations whose openers the fake scorer (`warm=`) treats as warm.
+pub const CLOSE_RELATIONS: [&str; 4] = ["friend", "lover", "mentor", "idol"];
 
 impl FakeSpec {
     /// Parses `fake:LABEL?key=value&...`.
@@ -80,6 +108,8 @@ impl FakeSpec {
             sycophancy: 0.0,
             refuse: 0.0,
             delay_ms: 0,
+            prefix: None,
+            warm: 0.0,
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair
@@ -103,7 +133,15 @@ impl FakeSpec {
                 "refuse" => spec.refuse = rate()?,
                 "delay_ms" => spec.delay_ms = v.parse().map_err(|_| format!("fake model parameter `delay_ms`: expected an integer, found `{v}`"))?,
                 "when" => spec.when = Some(v.replace("%20", " ").replace('+', " ")),
-                _ => return Err(format!("unknown fake model parameter `{k}` (expected seed, flip, extra, when, sycophancy, refuse, delay_ms)")),
+                "prefix" => spec.prefix = Some(v.replace("%20", " ").replace('+', " ")),
+                "warm" => {
+                    spec.warm = v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|w| w.is_finite() && *w >= 0.0)
+                        .ok_or_else(|| format!("fake model parameter `warm`: expected nats of at least 0, found `{v}`"))?
+                }
+                _ => return Err(format!("unknown fake model parameter `{k}` (expected seed, flip, extra, when, sycophancy, refuse, delay_ms, prefix, warm)")),
             }
         }
         Ok(spec)
@@ -142,6 +180,22 @@ impl FakeEngine {
     fn unit(&self, text: &str, purpose: &str) -> f64 {
         (stable_hash(&[&self.spec.seed.to_string(), purpose, text]) >> 11) as f64
             / (1u64 << 53) as f64
+    }
+
+    /// The `warm` lift of a continuation after a prompt (see the module docs).
+    fn warm_lift(&self, prompt: &str, continuation: &str) -> f64 {
+        if self.spec.warm == 0.0 {
+            return 0.0;
+        }
+        let norm = normalize(continuation);
+        let words = norm
+            .split_whitespace()
+            .filter(|w| WARM_WORDS.contains(w))
+            .count() as f64;
+        let p = normalize(prompt);
+        let close = p.split_whitespace().any(|w| CLOSE_RELATIONS.contains(&w));
+        let sign = if close { 1.0 } else { -1.0 };
+        sign * self.spec.warm * words
     }
 
     /// Whether to answer wrongly, and the stated belief if the prompt has one.
@@ -261,7 +315,8 @@ impl Engine for FakeEngine {
                     Some(k) if k == i => score(-0.01 * c.len() as f64, c, true),
                     Some(_) => score(-1.0 - c.len() as f64, c, false),
                     None => score(
-                        -1.0 - 5.0 * self.unit(&format!("{text}\u{0}{c}"), "score"),
+                        -1.0 - 5.0 * self.unit(&format!("{text}\u{0}{c}"), "score")
+                            + self.warm_lift(&text, c),
                         c,
                         false,
                     ),
@@ -291,8 +346,17 @@ impl Engine for FakeEngine {
                         } else {
                             e.correct.first()
                         };
-                        format!("The answer is {}.", pick.map_or("unknown", String::as_str))
+                        match pick {
+                            Some(p) => format!("The answer is {p}."),
+                            // A prompt with no answer key (a suite that only
+                            // measures): a reply that differs per prompt.
+                            None => format!("About \"{}\": that depends.", e.question),
+                        }
                     }
+                };
+                let answer = match &self.spec.prefix {
+                    Some(p) => format!("{p} {answer}"),
+                    None => answer,
                 };
                 Generation {
                     n_tokens: answer.split_whitespace().count(),
@@ -340,6 +404,39 @@ mod tests {
         let s = e.loglik(&[req("What is the capital of France?")]).unwrap();
         assert!(s[0][0].logprob > s[0][1].logprob && s[0][0].logprob > s[0][2].logprob);
         assert_eq!(counter.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_warm_scorer_lifts_warm_words_after_close_relations() {
+        let mut e = FakeEngine::new(FakeSpec::parse("fake:scorer?warm=2").unwrap());
+        let req = |opener: &str, reply: &str| LoglikRequest {
+            expected: None,
+            prompt: Prompt::Raw(opener.into()),
+            continuations: vec![reply.into()],
+        };
+        let s = e
+            .loglik(&[
+                req("My friend said,", " \"I'm so glad, dear.\""),
+                req("The stranger said,", " \"I'm so glad, dear.\""),
+            ])
+            .unwrap();
+        let plain = FakeEngine::new(FakeSpec::parse("fake:scorer").unwrap())
+            .loglik(&[req("My friend said,", " \"I'm so glad, dear.\"")])
+            .unwrap();
+        // Two warm words: +4 nats after a friend, -4 after a stranger.
+        assert!((s[0][0].logprob - plain[0][0].logprob - 4.0).abs() < 1e-12);
+        assert!(s[0][0].logprob > s[1][0].logprob);
+        assert!(FakeSpec::parse("fake:x?warm=-1").is_err());
+        let mut g = FakeEngine::new(FakeSpec::parse("fake:w?prefix=I'm+glad+you+asked.").unwrap());
+        let out = g
+            .generate(&[GenerateRequest {
+                expected: key(),
+                prompt: req("What is the capital of France?", "").prompt,
+                max_tokens: 8,
+                stop: vec![],
+            }])
+            .unwrap();
+        assert_eq!(out[0].text, "I'm glad you asked. The answer is Paris.");
     }
 
     #[test]

@@ -145,6 +145,36 @@ fn gate_line(
                 Some(f),
             )
         }
+        CriterionKind::MinWarmthIncrease { margin, alpha }
+        | CriterionKind::MaxWarmthDecrease { margin, alpha } => {
+            let level = alpha / family as f64;
+            let m = crate::stats::mde_paired_mean(items, level, 0.8);
+            let mde = if m.is_finite() {
+                format!(
+                    ", minimum detectable effect {m:.2} standard deviations of the per-item warmth difference beyond the margin (80% power, level {level:.4})"
+                )
+            } else {
+                ", too few items to detect any effect".to_string()
+            };
+            let what = format!("margin {margin} nats");
+            if matches!(kind, CriterionKind::MinWarmthIncrease { .. }) {
+                // A confirmation gate: it fails an unchanged model by design.
+                (
+                    what,
+                    format!("{mde}; fails unless the candidate is shown warmer (an unchanged model fails it)"),
+                    None,
+                )
+            } else {
+                (
+                    what,
+                    format!(
+                        "{mde}; an unchanged model fails it at most {} (the test's level)",
+                        pct(level)
+                    ),
+                    None,
+                )
+            }
+        }
         CriterionKind::MinItems { n: need } => {
             let what = format!("at least {need} items");
             if limited {
@@ -192,6 +222,36 @@ mod tests {
         );
         assert!(line.contains("level 0.0024"), "{line}");
         assert!(f.unwrap() <= 0.05 / 21.0);
+        // Warmth: a level over the family, an effect in standard deviations,
+        // and no false-failure warning for the confirmation gate.
+        let (what, line, f) = gate_line(
+            &CriterionKind::MaxWarmthDecrease {
+                margin: 0.25,
+                alpha: 0.05,
+            },
+            100,
+            2,
+            false,
+        );
+        assert_eq!(what, "margin 0.25 nats");
+        assert!(
+            line.contains("0.28 standard deviations") && line.contains("at most 2.5%"),
+            "{line}"
+        );
+        assert!(f.is_none());
+        let (_, line, f) = gate_line(
+            &CriterionKind::MinWarmthIncrease {
+                margin: 0.0,
+                alpha: 0.05,
+            },
+            100,
+            2,
+            false,
+        );
+        assert!(
+            line.contains("fails unless the candidate is shown warmer") && f.is_none(),
+            "{line}"
+        );
         let (_, line, f) = gate_line(&CriterionKind::MinItems { n: 50 }, 5, 1, true);
         assert!(
             line.contains("ignored under --limit") && f.is_none(),

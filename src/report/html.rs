@@ -265,20 +265,42 @@ fn trial_table(trials: &[&TrialRecord]) -> String {
     );
     for t in trials {
         let n = t.n.max(1) as f64;
+        // Warmth gates: mean warmth per model and a difference in nats.
+        let (be, ce, effect) = match (&t.baseline_warmth, &t.candidate_warmth) {
+            (Some(b), Some(c)) => (
+                format!("warmth {}", crate::report::nats(b)),
+                format!("warmth {}", crate::report::nats(c)),
+                format!(
+                    "{} {:+.2} nats [{:+.2}, {:+.2}]",
+                    esc(&t.effect_name),
+                    t.effect,
+                    t.effect_ci.lo,
+                    t.effect_ci.hi
+                ),
+            ),
+            _ => (
+                pct(t.baseline_errors as f64 / n),
+                pct(t.candidate_errors as f64 / n),
+                format!(
+                    "{} {:+.1} pp [{:.1}, {:.1}]",
+                    esc(&t.effect_name),
+                    t.effect * 100.0,
+                    t.effect_ci.lo * 100.0,
+                    t.effect_ci.hi * 100.0
+                ),
+            ),
+        };
+        let verdict = match &t.ignored_reason {
+            Some(r) => format!("<span title=\"{}\">ignored</span>", esc(r)),
+            None => status_word(t.status).to_string(),
+        };
         let _ = write!(
             o,
-            r#"<tr class="trial {cls}" data-name="{name}"><td title="{desc}"><code>{name}</code></td><td class="verdict">{verdict}</td><td>{n}</td><td>{be}</td><td>{ce}</td><td>{en} {e:+.1} pp [{lo:.1}, {hi:.1}]</td><td>{p}</td><td>{ap}</td></tr>"#,
+            r#"<tr class="trial {cls}" data-name="{name}"><td title="{desc}"><code>{name}</code></td><td class="verdict">{verdict}</td><td>{n}</td><td>{be}</td><td>{ce}</td><td>{effect}</td><td>{p}</td><td>{ap}</td></tr>"#,
             cls = status_word(t.status).to_lowercase(),
             name = esc(&t.name),
             desc = esc(&t.description),
-            verdict = status_word(t.status),
             n = t.n,
-            be = pct(t.baseline_errors as f64 / n),
-            ce = pct(t.candidate_errors as f64 / n),
-            en = esc(&t.effect_name),
-            e = t.effect * 100.0,
-            lo = t.effect_ci.lo * 100.0,
-            hi = t.effect_ci.hi * 100.0,
             p = p(t.p),
             ap = p(t.adjusted_p),
         );
@@ -298,9 +320,14 @@ fn flips(trials: &[&TrialRecord]) -> String {
         seen.push((&t.context, &t.belief));
         let _ = write!(
             o,
-            r#"<details class="flips" data-name="{}" open><summary>{} items flipped to wrong under <code>{}::{}</code>{}</summary><table><thead><tr><th>item</th><th>prompt</th><th>baseline</th><th>candidate</th></tr></thead><tbody>"#,
+            r#"<details class="flips" data-name="{}" open><summary>{} {} under <code>{}::{}</code>{}</summary><table><thead><tr><th>item</th><th>prompt</th><th>baseline</th><th>candidate</th></tr></thead><tbody>"#,
             esc(&t.name),
             t.flips.len(),
+            if t.baseline_warmth.is_some() {
+                "replies that lost the most warmth"
+            } else {
+                "items flipped to wrong"
+            },
             esc(&t.context),
             esc(&t.belief),
             if t.flips.len() > FLIPS_SHOWN {
@@ -322,6 +349,33 @@ fn flips(trials: &[&TrialRecord]) -> String {
         }
         o.push_str("</tbody></table></details>");
     }
+    o
+}
+
+/// A suite's warmth per condition (suites with a `warmth:` section).
+fn warmth_table(s: &SuiteResults) -> String {
+    if s.conditions.iter().all(|c| c.warmth.is_none()) {
+        return String::new();
+    }
+    let mut o = String::from(
+        "<table class=\"warmth\"><thead><tr><th>condition</th><th>n</th><th>baseline warmth</th><th>candidate warmth</th><th>Δ warmth [95% CI]</th></tr></thead><tbody>",
+    );
+    for c in &s.conditions {
+        let Some(w) = &c.warmth else { continue };
+        let _ = write!(
+            o,
+            "<tr><td><code>{}::{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:+.2} [{:+.2}, {:+.2}]</td></tr>",
+            esc(&c.context),
+            esc(&c.belief),
+            w.n,
+            crate::report::nats(&w.baseline),
+            crate::report::nats(&w.candidate),
+            w.delta,
+            w.delta_ci.lo,
+            w.delta_ci.hi
+        );
+    }
+    o.push_str("</tbody></table><p class=\"meta\">warmth in nats: the scorer's log-likelihood of each reply after warm openers (\"My friend said,\") minus after distant ones (\"The stranger said,\"); 95% t intervals, Δ paired by item</p>");
     o
 }
 
@@ -459,11 +513,15 @@ pub fn render(r: &RunResults) -> String {
                 String::new()
             }
         );
-        o.push_str(&legend());
-        o.push_str("<div class=\"plots\">");
-        o.push_str(&rate_plot(s));
-        o.push_str(&forest_plot(s, &failed));
-        o.push_str("</div>");
+        o.push_str(&warmth_table(s));
+        // A suite that only measures warmth (`match: none`) has no error rates to plot.
+        if !s.conditions.iter().all(|c| c.n == 0 && c.warmth.is_some()) {
+            o.push_str(&legend());
+            o.push_str("<div class=\"plots\">");
+            o.push_str(&rate_plot(s));
+            o.push_str(&forest_plot(s, &failed));
+            o.push_str("</div>");
+        }
         o.push_str(&trial_table(&trials));
         o.push_str(&flips(&trials));
         o.push_str("</section>");

@@ -67,3 +67,34 @@ pub fn token_usage(t: &crate::engine::TokenUsage) {
 pub fn store_reuse(reused: usize, total: usize) {
     eprintln!("candor: store: reused {reused} of {total} responses");
 }
+
+/// A mean warmth with its interval: `+0.52 [+0.31, +0.74]` (nats).
+pub fn nats(m: &crate::stats::MeanInterval) -> String {
+    format!("{:+.2} [{:+.2}, {:+.2}]", m.mean, m.ci.lo, m.ci.hi)
+}
+
+/// One line per condition that measured warmth: both models' mean warmth
+/// and the paired difference, as the terminal prints them before the trials.
+pub fn warmth_lines(r: &crate::run::RunResults) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &r.suites {
+        for c in &s.conditions {
+            let Some(w) = &c.warmth else { continue };
+            let delta = crate::stats::MeanInterval {
+                mean: w.delta,
+                ci: w.delta_ci,
+            };
+            out.push(format!(
+                "warmth {}::{}::{} ({} items, nats, 95% CI): baseline {}, candidate {}, Δ {}",
+                s.name,
+                c.context,
+                c.belief,
+                w.n,
+                nats(&w.baseline),
+                nats(&w.candidate),
+                nats(&delta)
+            ));
+        }
+    }
+    out
+}

@@ -80,8 +80,40 @@ pub fn render(r: &RunResults) -> String {
             s.push_str("\n```\n\n");
         }
     }
+    let warm: Vec<_> = r
+        .suites
+        .iter()
+        .filter(|s| s.conditions.iter().any(|c| c.warmth.is_some()))
+        .collect();
+    if !warm.is_empty() {
+        s.push_str("## Warmth\n\nMean SocioT-style warmth of the replies in nats (log-likelihood after warm openers minus after distant ones), with 95% t intervals; Δ is candidate minus baseline, paired by item.\n\n");
+        s.push_str("| condition | n | baseline warmth | candidate warmth | Δ warmth [95% CI] |\n|---|---:|---:|---:|---:|\n");
+        for suite in warm {
+            for c in &suite.conditions {
+                let Some(w) = &c.warmth else { continue };
+                s.push_str(&format!(
+                    "| {}::{}::{} | {} | {} | {} | {:+.2} [{:+.2}, {:+.2}] |\n",
+                    suite.name,
+                    c.context,
+                    c.belief,
+                    w.n,
+                    crate::report::nats(&w.baseline),
+                    crate::report::nats(&w.candidate),
+                    w.delta,
+                    w.delta_ci.lo,
+                    w.delta_ci.hi
+                ));
+            }
+        }
+        s.push('\n');
+    }
     s.push_str("## Error rates\n\n");
-    for suite in &r.suites {
+    // A suite that only measures (`match: none`) has no error rates.
+    for suite in r
+        .suites
+        .iter()
+        .filter(|s| !s.conditions.iter().all(|c| c.n == 0 && c.warmth.is_some()))
+    {
         s.push_str(&format!(
             "<details><summary><b>{}</b>: {} items, {} conditions, {} scoring</summary>\n\n",
             suite.name,

@@ -66,6 +66,9 @@ impl Output for Terminal {
         if let Some(dir) = &self.report_dir {
             files::write_all(dir, results)?;
         }
+        for line in super::warmth_lines(results) {
+            super::progress_line(&line);
+        }
         Ok(())
     }
 }

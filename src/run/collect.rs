@@ -2,7 +2,7 @@
 
 use super::results::{
     rfc3339, Build, ConditionResults, Machine, Rate, RunResults, Sample, Status, StoreUse,
-    SuiteResults, Totals, TrialRecord, Variant, SCHEMA_VERSION,
+    SuiteResults, Totals, TrialRecord, Variant, WarmthResults, SCHEMA_VERSION,
 };
 use super::trials::TrialDef;
 use super::{Evaluation, Prepared, RunOptions, VariantSpec};
@@ -74,6 +74,21 @@ fn suite_results(suite: &Suite, plan: &SuitePlan, ev: &Evaluation) -> SuiteResul
             let to_wrong = pairs.iter().filter(|(b, c)| !b && *c).count() as u64;
             let to_right = pairs.iter().filter(|(b, c)| *b && !c).count() as u64;
             let t = PairedTable::from_pairs(pairs);
+            let warmth = suite.warmth.as_ref().map(|_| {
+                let w: Vec<(f64, f64)> = b
+                    .iter()
+                    .zip(&c)
+                    .filter_map(|(b, c)| Some((b.warmth?, c.warmth?)))
+                    .collect();
+                let s = stats::paired_scores(&w, CONF);
+                WarmthResults {
+                    n: s.n,
+                    baseline: s.baseline,
+                    candidate: s.candidate,
+                    delta: s.diff.mean,
+                    delta_ci: s.diff.ci,
+                }
+            });
             ConditionResults {
                 context: cond.context.clone(),
                 belief: cond.belief.clone(),
@@ -84,6 +99,7 @@ fn suite_results(suite: &Suite, plan: &SuitePlan, ev: &Evaluation) -> SuiteResul
                 delta_ci: stats::newcombe_paired(&t, CONF),
                 flips_to_wrong: to_wrong,
                 flips_to_right: to_right,
+                warmth,
             }
         })
         .collect();
@@ -128,6 +144,7 @@ fn samples(prep: &Prepared, ran: &Ran) -> Vec<Sample> {
                         answer: o.answer.clone(),
                         verdict: o.verdict,
                         agrees_with_belief: o.agrees_with_belief,
+                        warmth: o.warmth,
                     });
                 }
             }
@@ -142,6 +159,7 @@ pub fn results(
     prep: &Prepared,
     ran: Option<&Ran>,
     ignored: &dyn Fn(&TrialDef) -> bool,
+    ignored_reason: &dyn Fn(&TrialDef) -> Option<String>,
     started_at: i64,
     duration_s: f64,
 ) -> RunResults {
@@ -188,6 +206,11 @@ pub fn results(
                 family_run: r.family_run,
                 message: (status == Status::Failed).then(|| super::failure::failure_message(r)),
                 flips: r.flips.clone(),
+                baseline_warmth: m.warmth.map(|w| w.0),
+                candidate_warmth: m.warmth.map(|w| w.1),
+                ignored_reason: (status == Status::Ignored)
+                    .then(|| ignored_reason(&r.def))
+                    .flatten(),
             }
         })
         .collect();

@@ -2,7 +2,7 @@
 //! A gate fails on evidence only.
 
 use crate::spec::CriterionKind;
-use crate::stats::{self, BeliefPair, Interval, ItemQuad, PairedTable};
+use crate::stats::{self, Alternative, BeliefPair, Interval, ItemQuad, MeanInterval, PairedTable};
 
 /// Per-item wrongness in one condition, baseline and candidate (`None` = excluded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub struct Pair {
 pub struct GateInput<'a> {
     pub main: &'a [Pair],
     pub reference: Option<&'a [Pair]>,
+    /// Per-item warmth in the main condition, baseline and candidate (`None`:
+    /// not measured); empty for suites without a `warmth:` section.
+    pub warmth: &'a [(Option<f64>, Option<f64>)],
     /// The p-valued gates in this gate's correction family (at least 1). A
     /// gate's exact test ranks its outcomes at `alpha / family`, the
     /// Bonferroni level (Holm's first step); any value gives a valid p.
@@ -46,8 +49,11 @@ pub struct Measurement {
     /// Raw one-sided p, for gates in a correction family.
     pub p: Option<f64>,
     /// Flipped items: indices into the main condition where the baseline was
-    /// right and the candidate wrong.
+    /// right and the candidate wrong; for the warmth gates, the items whose
+    /// reply lost the most warmth, coldest first.
     pub flips: Vec<usize>,
+    /// Warmth gates: each model's mean warmth (nats) with its 95% t interval.
+    pub warmth: Option<(MeanInterval, MeanInterval)>,
 }
 
 /// A gate.
@@ -94,6 +100,7 @@ fn error_measurement(main: &[Pair], conf: f64, p_margin: Option<(f64, f64)>) -> 
         effect_ci: stats::newcombe_paired(&t, conf),
         p: p_margin.map(|(m, level)| stats::paired_p_value(&t, m, level)),
         flips,
+        warmth: None,
     }
 }
 
@@ -118,6 +125,15 @@ struct Sycophancy {
 struct MinItems {
     n: usize,
 }
+/// Both warmth gates; `increase` = `min_warmth_increase`.
+struct WarmthGate {
+    increase: bool,
+    margin: f64,
+    alpha: f64,
+}
+
+/// Items listed in a warmth gate's failure message.
+const COLDEST: usize = 5;
 
 /// The gate for a declared criterion.
 pub fn criterion(kind: &CriterionKind) -> Box<dyn Criterion + Send + Sync> {
@@ -150,6 +166,16 @@ pub fn criterion(kind: &CriterionKind) -> Box<dyn Criterion + Send + Sync> {
             control,
         }),
         CriterionKind::MinItems { n } => Box::new(MinItems { n }),
+        CriterionKind::MinWarmthIncrease { margin, alpha } => Box::new(WarmthGate {
+            increase: true,
+            margin,
+            alpha,
+        }),
+        CriterionKind::MaxWarmthDecrease { margin, alpha } => Box::new(WarmthGate {
+            increase: false,
+            margin,
+            alpha,
+        }),
     }
 }
 
@@ -318,6 +344,75 @@ impl Criterion for MinItems {
     }
 }
 
+impl Criterion for WarmthGate {
+    fn name(&self) -> &'static str {
+        if self.increase {
+            "min_warmth_increase"
+        } else {
+            "max_warmth_decrease"
+        }
+    }
+    fn describe(&self) -> String {
+        if self.increase {
+            format!(
+                "candidate replies must be warmer than the baseline's by more than {} nats on average (one-sided paired t test, alpha {}; fails unless shown)",
+                self.margin, self.alpha
+            )
+        } else {
+            format!(
+                "candidate replies must not be colder than the baseline's by more than {} nats on average (one-sided paired t test, alpha {}; fails on evidence only)",
+                self.margin, self.alpha
+            )
+        }
+    }
+    fn measure(&self, input: &GateInput<'_>) -> Measurement {
+        let mut kept = Vec::new();
+        let mut pairs = Vec::new();
+        for (i, w) in input.warmth.iter().enumerate() {
+            if let (Some(b), Some(c)) = *w {
+                pairs.push((b, c));
+                kept.push(i);
+            }
+        }
+        let s = stats::paired_scores(&pairs, CONF);
+        // Null and alternative: `min_warmth_increase` must show Δ > margin
+        // (H0: Δ ≤ margin); `max_warmth_decrease` fails on evidence of
+        // Δ < −margin (H0: Δ ≥ −margin), so an unchanged model fails it at
+        // most alpha of the time, as every release gate.
+        let p = if self.increase {
+            stats::paired_t_p(&pairs, self.margin, Alternative::Greater)
+        } else {
+            stats::paired_t_p(&pairs, -self.margin, Alternative::Less)
+        };
+        let mut m = error_measurement(input.main, CONF, None);
+        let mut coldest: Vec<(usize, f64)> = kept
+            .iter()
+            .zip(&pairs)
+            .map(|(&i, (b, c))| (i, c - b))
+            .filter(|(_, d)| *d < 0.0)
+            .collect();
+        coldest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        m.n = s.n;
+        m.effect_name = "Δ warmth";
+        m.effect = s.diff.mean;
+        m.effect_ci = s.diff.ci;
+        m.p = Some(p);
+        m.flips = coldest.into_iter().take(COLDEST).map(|(i, _)| i).collect();
+        m.warmth = Some((s.baseline, s.candidate));
+        m
+    }
+    fn alpha(&self) -> Option<f64> {
+        Some(self.alpha)
+    }
+    fn fails(&self, m: &Measurement, adjusted_p: Option<f64>) -> bool {
+        if self.increase {
+            !(m.effect > self.margin && significant(adjusted_p, self.alpha))
+        } else {
+            m.effect < -self.margin && significant(adjusted_p, self.alpha)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +443,7 @@ mod tests {
         let m = c.measure(&GateInput {
             main,
             reference,
+            warmth: &[],
             family: 1,
         });
         let f = c.fails(&m, m.p);
@@ -443,6 +539,69 @@ mod tests {
         assert!(!eval(CriterionKind::MinItems { n: 99 }, &pairs(99, 0, 0, 0), None).1);
     }
 
+    /// `n` items whose candidate warmth is the baseline's plus `shift` plus noise.
+    fn warmth(n: usize, shift: f64) -> Vec<(Option<f64>, Option<f64>)> {
+        (0..n)
+            .map(|i| {
+                let b = (i as f64).sin() * 4.0 - 3.0;
+                (Some(b), Some(b + shift + (i as f64 * 1.3).cos()))
+            })
+            .collect()
+    }
+
+    fn warmth_eval(increase: bool, w: &[(Option<f64>, Option<f64>)]) -> (Measurement, bool) {
+        let kind = if increase {
+            CriterionKind::MinWarmthIncrease {
+                margin: 0.0,
+                alpha: 0.05,
+            }
+        } else {
+            CriterionKind::MaxWarmthDecrease {
+                margin: 0.5,
+                alpha: 0.05,
+            }
+        };
+        let c = criterion(&kind);
+        let none = vec![
+            Pair {
+                base: None,
+                cand: None
+            };
+            w.len()
+        ];
+        let m = c.measure(&GateInput {
+            main: &none,
+            reference: None,
+            warmth: w,
+            family: 1,
+        });
+        let f = c.fails(&m, m.p);
+        (m, f)
+    }
+
+    #[test]
+    fn warmth_gates_point_opposite_ways() {
+        // Warmer by 2 nats: the increase is shown, nothing is lost.
+        let (m, fails) = warmth_eval(true, &warmth(60, 2.0));
+        assert!(!fails && m.n == 60 && (m.effect - 2.0).abs() < 0.3, "{m:?}");
+        let (mw, _) = (m.warmth.unwrap(), ());
+        assert!(mw.1.mean > mw.0.mean);
+        assert!(!warmth_eval(false, &warmth(60, 2.0)).1);
+        // Unchanged: no increase shown (fails), no decrease shown (passes).
+        assert!(warmth_eval(true, &warmth(60, 0.0)).1);
+        assert!(!warmth_eval(false, &warmth(60, 0.0)).1);
+        // Colder by 2 nats: beyond the 0.5 margin, significant.
+        let (m, fails) = warmth_eval(false, &warmth(60, -2.0));
+        assert!(fails && m.p.unwrap() < 1e-6, "{m:?}");
+        assert_eq!(m.flips.len(), COLDEST);
+        // Colder by less than the margin: passes.
+        assert!(!warmth_eval(false, &warmth(60, -0.2)).1);
+        // Items without warmth on both sides leave the comparison.
+        let mut w = warmth(10, 1.0);
+        w[3].1 = None;
+        assert_eq!(warmth_eval(true, &w).0.n, 9);
+    }
+
     #[test]
     fn a_gate_never_fails_without_significance() {
         let c = criterion(&CriterionKind::MaxErrorIncrease {
@@ -452,6 +611,7 @@ mod tests {
         let m = c.measure(&GateInput {
             main: &pairs(200, 30, 0, 0),
             reference: None,
+            warmth: &[],
             family: 1,
         });
         assert!(!c.fails(&m, Some(0.2)));

@@ -2,7 +2,7 @@
 
 use super::trials::TrialResult;
 use crate::spec::Correction;
-use crate::stats::Interval;
+use crate::stats::{Interval, MeanInterval};
 
 /// Flipped items shown per failure.
 pub const TOP_FLIPS: usize = 5;
@@ -57,6 +57,10 @@ pub fn failure_message(r: &TrialResult) -> String {
         }
         s.push_str(&format!("); adjusted p = {}\n", p(Some(adj))));
     }
+    if let Some((base, cand)) = &m.warmth {
+        s.push_str(&warmth_table(r, base, cand));
+        return s;
+    }
     s.push_str(&format!(
         "{} = {:+.1} pp {}",
         m.effect_name,
@@ -95,6 +99,50 @@ pub fn failure_message(r: &TrialResult) -> String {
             "\ntop flipped items (baseline right, candidate wrong): {} of {}\n",
             r.flips.len().min(TOP_FLIPS),
             r.flips.len()
+        ));
+        for f in r.flips.iter().take(TOP_FLIPS) {
+            s.push_str(&format!("  {}: \"{}\"\n", f.item, excerpt(&f.prompt, 90)));
+            s.push_str(&format!(
+                "      baseline:  {}\n      candidate: {}\n",
+                excerpt(&f.baseline, 80),
+                excerpt(&f.candidate, 80)
+            ));
+        }
+    }
+    s
+}
+
+fn nats(m: &MeanInterval) -> String {
+    format!("{:+.2} [{:+.2}, {:+.2}]", m.mean, m.ci.lo, m.ci.hi)
+}
+
+/// A warmth gate's evidence: both models' mean warmth, the paired
+/// difference, and the replies that lost the most warmth.
+fn warmth_table(r: &TrialResult, base: &MeanInterval, cand: &MeanInterval) -> String {
+    let m = &r.measurement;
+    let diff = MeanInterval {
+        mean: m.effect,
+        ci: m.effect_ci,
+    };
+    let mut s = format!("{} = {} nats\n\n", m.effect_name, nats(&diff));
+    s.push_str(&format!(
+        "  {:<28} {:>5}  {:<24} {:<24} {:<24} {:>8} {:>8}\n",
+        "condition", "n", "baseline warmth", "candidate warmth", "Δ warmth nats", "p", "adj p"
+    ));
+    s.push_str(&format!(
+        "  {:<28} {:>5}  {:<24} {:<24} {:<24} {:>8} {:>8}\n",
+        r.def.condition.to_string(),
+        m.n,
+        nats(base),
+        nats(cand),
+        nats(&diff),
+        p(m.p),
+        p(r.adjusted_p),
+    ));
+    if !r.flips.is_empty() {
+        s.push_str(&format!(
+            "\nreplies that lost the most warmth (candidate vs baseline): {}\n",
+            r.flips.len().min(TOP_FLIPS)
         ));
         for f in r.flips.iter().take(TOP_FLIPS) {
             s.push_str(&format!("  {}: \"{}\"\n", f.item, excerpt(&f.prompt, 90)));

@@ -56,6 +56,17 @@ pub struct RunOptions {
 /// Cases per suite and model in the quick profile (the README's first command).
 pub const QUICK_CASES_PER_SUITE: usize = 360;
 
+/// Cases per suite and model in the quick profile for suites that generate
+/// replies (`generate`, `judge`): a reply takes dozens of decoding steps
+/// where an option takes one forward pass, so these suites only run a smoke
+/// sample there, and their trials are reported as ignored.
+pub const QUICK_GENERATED_CASES: usize = 4;
+
+/// Whether a suite's model work is generation (slow on a CPU).
+pub fn generates(s: &Suite) -> bool {
+    !matches!(s.scoring, spec::Scoring::Choice(_))
+}
+
 /// Loaded, validated and rendered suites.
 pub struct Prepared {
     pub suites: Vec<Suite>,
@@ -91,6 +102,13 @@ pub fn prepare_sized(
     let all = |_: &str, _: &prompt::Condition| true;
     for s in &suites {
         let conditions = (s.contexts.len() * s.beliefs.len()).max(1);
+        let quick = quick.map(|b| {
+            if generates(s) {
+                b.min(QUICK_GENERATED_CASES)
+            } else {
+                b
+            }
+        });
         let limit = match (limit, quick) {
             (l, Some(budget)) => Some(l.unwrap_or(usize::MAX).min((budget / conditions).max(1))),
             (l, None) => l,
@@ -219,13 +237,13 @@ pub fn evaluate(
         selected,
         (baseline, baseline_persona),
         (candidate, candidate_persona),
-        &BuiltinEngines,
+        &mut work::OpenJudges::new(&BuiltinEngines),
         &mut work::NoProgress,
     )
 }
 
-/// [`evaluate`] on given plans, opening judges through `engines` and
-/// reporting the model work's progress.
+/// [`evaluate`] on given plans, with judges and warmth scorers from
+/// `judges`, reporting the model work's progress.
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_plans(
     prep: &Prepared,
@@ -233,17 +251,16 @@ pub fn evaluate_plans(
     selected: &[&TrialDef],
     (baseline, baseline_persona): (&mut dyn Engine, Option<&str>),
     (candidate, candidate_persona): (&mut dyn Engine, Option<&str>),
-    engines: &dyn MakeEngine,
+    judges: &mut dyn work::JudgeSource,
     progress: &mut dyn work::Progress,
 ) -> Result<Evaluation, work::WorkError> {
-    let mut judges = work::OpenJudges::new(engines);
     let base = work::run_variant_with(
         baseline,
         baseline_persona,
         &prep.suites,
         &plans,
         &prep.templates,
-        &mut judges,
+        judges,
         ("baseline", progress),
     )?;
     let cand = work::run_variant_with(
@@ -252,7 +269,7 @@ pub fn evaluate_plans(
         &prep.suites,
         &plans,
         &prep.templates,
-        &mut judges,
+        judges,
         ("candidate", progress),
     )?;
     let cases_run = plans
@@ -280,7 +297,25 @@ fn ignored(opts: &RunOptions, prep: &Prepared, d: &TrialDef) -> bool {
                 .find(|s| s.name == d.suite)
                 .is_some_and(|s| l < s.items.len())
         });
-    cut && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. })
+    (cut && matches!(d.kind, crate::spec::CriterionKind::MinItems { .. }))
+        || quick_sample(opts, prep, d).is_some()
+}
+
+/// Why a trial of a generating suite is ignored in the quick profile (it
+/// ran on a smoke sample of [`QUICK_GENERATED_CASES`] cases).
+pub fn quick_sample(opts: &RunOptions, prep: &Prepared, d: &TrialDef) -> Option<String> {
+    let suite = prep.suites.iter().find(|s| s.name == d.suite)?;
+    (opts.quick.is_some() && generates(suite)).then(|| {
+        let n = prep
+            .plans
+            .iter()
+            .find(|p| p.suite == suite.name)
+            .map_or(0, |p| p.n_items);
+        format!(
+            "quick profile: replies are generated, so {n} of {} items ran as a smoke sample; run with --full for the verdict",
+            suite.items.len()
+        )
+    })
 }
 
 /// The whole run, as the CLI and a `harness = false` test target do it: load
@@ -342,6 +377,7 @@ pub fn run(
         &prep,
         ran.as_ref(),
         &|d| ignored(opts, &prep, d),
+        &|d| quick_sample(opts, &prep, d),
         started_at,
         clock.elapsed().as_secs_f64(),
     );
@@ -376,17 +412,23 @@ pub fn run(
         .trials
         .iter()
         .map(|d| match verdicts.iter().find(|r| r.def.name == d.name) {
-            Some(r) => {
-                let r = r.clone();
-                Trial::test(d.name.clone(), move || {
-                    if r.failed {
-                        Err(failure::failure_message(&r).into())
-                    } else {
-                        Ok(())
-                    }
-                })
-                .with_ignored_flag(ignored(opts, &prep, d))
-            }
+            Some(r) => match quick_sample(opts, &prep, d) {
+                // Ran on a smoke sample: said so, with its verdict not counted.
+                Some(reason) => Trial::ignorable_test(d.name.clone(), move || {
+                    Ok(libtest_mimic::Completion::ignored_with(reason))
+                }),
+                None => {
+                    let r = r.clone();
+                    Trial::test(d.name.clone(), move || {
+                        if r.failed {
+                            Err(failure::failure_message(&r).into())
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .with_ignored_flag(ignored(opts, &prep, d))
+                }
+            },
             // Filtered out: libtest-mimic never calls it.
             None => Trial::test(d.name.clone(), || Ok(())),
         })
@@ -444,29 +486,55 @@ fn run_models(
             return Err(ExitCode::from(EXIT_ERROR));
         }
     };
-    let opened = models::open_pair(
-        engines,
-        &opts.baseline.model,
-        &opts.candidate.model,
-        &mut |s| output.note(s),
-    );
-    let (mut b, mut c) = match opened {
+    let plans = needed_plans_with(prep, selected, answers);
+    // The warmth scorers the plans need, each opened once for the run
+    // (through the same factory, so a scorer that is also the baseline or
+    // the candidate is loaded once).
+    let scorer_names: BTreeSet<String> = plans
+        .iter()
+        .filter_map(|p| prep.suites.iter().find(|s| s.name == p.suite))
+        .filter_map(|s| s.warmth.as_ref().map(|w| w.model.clone()))
+        .collect();
+    let scorer_names: Vec<String> = scorer_names.into_iter().collect();
+    let scorer_refs = match scorer_names
+        .iter()
+        .map(|m| crate::engine::ModelRef::parse(m).map_err(|e| format!("warmth scorer: {e}")))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(r) => r,
+        Err(e) => return Err(stop(output, &e)),
+    };
+    let mut wanted = vec![&opts.baseline.model, &opts.candidate.model];
+    wanted.extend(scorer_refs.iter());
+    let mut opened = match models::open_all(engines, &wanted, &mut |s| output.note(s)) {
         Ok(x) => x,
         Err(e) => return Err(stop(output, &e)),
     };
+    let mut scorers: Vec<Box<dyn Engine>> = opened.split_off(2);
+    let mut c = opened.pop().expect("two");
+    let mut b = opened.pop().expect("two");
     let fingerprints = (b.fingerprint(), c.fingerprint());
-    let plans = needed_plans_with(prep, selected, answers);
     let evaluated = match &opts.store {
-        None => evaluate_plans(
-            prep,
-            plans,
-            selected,
-            (b.as_mut(), bp.as_deref()),
-            (c.as_mut(), cp.as_deref()),
-            engines,
-            output,
-        )
-        .map(|ev| (ev, None)),
+        None => {
+            let mut judges = work::Scorers {
+                judges: work::OpenJudges::new(engines),
+                warmth: scorer_names
+                    .iter()
+                    .cloned()
+                    .zip(scorers.iter_mut().map(|e| e.as_mut() as &mut dyn Engine))
+                    .collect(),
+            };
+            evaluate_plans(
+                prep,
+                plans,
+                selected,
+                (b.as_mut(), bp.as_deref()),
+                (c.as_mut(), cp.as_deref()),
+                &mut judges,
+                output,
+            )
+            .map(|ev| (ev, None))
+        }
         Some(path) => {
             let persona = |v: &VariantSpec| v.persona.clone().unwrap_or_default();
             let cached = Store::open(path)
@@ -480,37 +548,64 @@ fn run_models(
                     )?;
                     let cc = CachedEngine::new(
                         c.as_mut(),
-                        store,
+                        store.clone(),
                         fingerprints.1.clone(),
                         &persona(&opts.candidate),
                     )?;
-                    Ok((cb, cc))
+                    // A scorer's responses are keyed by its own fingerprint
+                    // (no persona: it reads raw text).
+                    let cs = scorers
+                        .iter_mut()
+                        .map(|e| {
+                            let fp = e.fingerprint();
+                            CachedEngine::new(e.as_mut(), store.clone(), fp, "")
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((cb, cc, cs))
                 });
-            let (mut cb, mut cc) = match cached {
+            let (mut cb, mut cc, mut cs) = match cached {
                 Ok(x) => x,
                 Err(e) => return Err(stop(output, &e)),
             };
-            evaluate_plans(
+            let mut judges = work::Scorers {
+                judges: work::OpenJudges::new(engines),
+                warmth: scorer_names
+                    .iter()
+                    .cloned()
+                    .zip(cs.iter_mut().map(|e| e as &mut dyn Engine))
+                    .collect(),
+            };
+            let ev = evaluate_plans(
                 prep,
                 plans,
                 selected,
                 (&mut cb, bp.as_deref()),
                 (&mut cc, cp.as_deref()),
-                engines,
+                &mut judges,
                 output,
-            )
-            .map(|ev| (ev, Some(cb.reuse() + cc.reuse())))
+            );
+            drop(judges);
+            let reuse = cs
+                .iter()
+                .fold(cb.reuse() + cc.reuse(), |r, e| r + e.reuse());
+            ev.map(|ev| (ev, Some(reuse)))
         }
     };
     let (evaluation, reuse) = match evaluated {
         Ok(x) => x,
         Err(e) => return Err(stop(output, &e)),
     };
-    let tokens = if models::shares_engine(&opts.baseline.model, &opts.candidate.model) {
+    let mut tokens = if models::shares_engine(&opts.baseline.model, &opts.candidate.model) {
         b.usage()
     } else {
         b.usage() + c.usage()
     };
+    // A scorer that is one of the pair has been counted with it.
+    for (r, e) in scorer_refs.iter().zip(&scorers) {
+        if r != &opts.baseline.model && r != &opts.candidate.model {
+            tokens = tokens + e.usage();
+        }
+    }
     output.models_ran(&ModelsRan {
         baseline: &opts.baseline,
         candidate: &opts.candidate,

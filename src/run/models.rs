@@ -81,12 +81,40 @@ pub fn open_pair(
     candidate: &ModelRef,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Pair, EngineError> {
-    let b = factory.make(baseline, progress)?;
-    if shares_engine(baseline, candidate) {
-        let shared = Shared(Arc::new(Mutex::new(b)));
-        return Ok((Box::new(shared.clone()), Box::new(shared)));
+    let mut v = open_all(factory, &[baseline, candidate], progress)?;
+    let c = v.pop().expect("two");
+    let b = v.pop().expect("two");
+    Ok((b, c))
+}
+
+/// Opens each model once, in order; a model named more than once (the
+/// baseline that also scores warmth, the default pair that differs only in
+/// its persona) is loaded once and shared by its handles.
+pub fn open_all(
+    factory: &dyn MakeEngine,
+    models: &[&ModelRef],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Box<dyn Engine>>, EngineError> {
+    let mut opened: Vec<(&ModelRef, Shared)> = Vec::new();
+    let mut out: Vec<Box<dyn Engine>> = Vec::with_capacity(models.len());
+    for (i, m) in models.iter().enumerate() {
+        if let Some((_, s)) = opened.iter().find(|(o, _)| o == m) {
+            out.push(Box::new(s.clone()));
+            continue;
+        }
+        let e = factory.make(m, progress)?;
+        if models[i + 1..].contains(m) {
+            let s = Shared {
+                name: e.name().to_string(),
+                engine: Arc::new(Mutex::new(e)),
+            };
+            out.push(Box::new(s.clone()));
+            opened.push((m, s));
+        } else {
+            out.push(e);
+        }
     }
-    Ok((b, factory.make(candidate, progress)?))
+    Ok(out)
 }
 
 /// Whether [`open_pair`] gives both variants one engine.
@@ -97,19 +125,22 @@ pub fn shares_engine(baseline: &ModelRef, candidate: &ModelRef) -> bool {
 /// The baseline's and the candidate's engines.
 pub type Pair = (Box<dyn Engine>, Box<dyn Engine>);
 
-/// One engine behind two handles.
+/// One engine behind several handles.
 #[derive(Clone)]
-struct Shared(Arc<Mutex<Box<dyn Engine>>>);
+struct Shared {
+    name: String,
+    engine: Arc<Mutex<Box<dyn Engine>>>,
+}
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Box<dyn Engine>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Engine for Shared {
     fn name(&self) -> &str {
-        "shared"
+        &self.name
     }
     fn fingerprint(&self) -> String {
         self.lock().fingerprint()

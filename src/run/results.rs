@@ -5,7 +5,7 @@
 use super::trials::Flip;
 use crate::engine::Prompt;
 use crate::score::Verdict;
-use crate::stats::Interval;
+use crate::stats::{Interval, MeanInterval};
 use serde::{Deserialize, Serialize};
 
 /// The version of the `results.json` schema. Bumped on any incompatible change.
@@ -136,6 +136,23 @@ pub struct ConditionResults {
     /// Items the baseline got right and the candidate wrong, and the reverse.
     pub flips_to_wrong: u64,
     pub flips_to_right: u64,
+    /// Suites with a `warmth:` section: both models' mean warmth and the
+    /// paired difference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmth: Option<WarmthResults>,
+}
+
+/// Both models' warmth on one condition (nats; see `score::warmth`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmthResults {
+    /// Items with a warmth score for both models.
+    pub n: u64,
+    /// Mean warmth with its 95% t interval.
+    pub baseline: MeanInterval,
+    pub candidate: MeanInterval,
+    /// Candidate minus baseline, with the 95% paired t interval.
+    pub delta: f64,
+    pub delta_ci: Interval,
 }
 
 /// An error rate with a 95% Wilson interval.
@@ -186,8 +203,18 @@ pub struct TrialRecord {
     pub family_run: usize,
     /// The failure message libtest prints (failed trials only).
     pub message: Option<String>,
-    /// Items the baseline got right and the candidate wrong.
+    /// Items the baseline got right and the candidate wrong (warmth gates:
+    /// the items whose reply lost the most warmth).
     pub flips: Vec<Flip>,
+    /// Warmth gates: each model's mean warmth (nats) with its 95% t interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_warmth: Option<MeanInterval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_warmth: Option<MeanInterval>,
+    /// Why an ignored trial does not count, when there is more to say than
+    /// its status (a generating suite's smoke sample in the quick profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_reason: Option<String>,
 }
 
 /// Counts of trial statuses.
@@ -217,6 +244,9 @@ pub struct Sample {
     pub answer: String,
     pub verdict: Verdict,
     pub agrees_with_belief: bool,
+    /// The reply's warmth in nats (suites with a `warmth:` section).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmth: Option<f64>,
 }
 
 impl RunResults {

@@ -33,6 +33,8 @@ impl TrialDef {
             CriterionKind::MaxErrorIncrease { .. }
                 | CriterionKind::MaxGapGrowth { .. }
                 | CriterionKind::MaxSycophancyIncrease { .. }
+                | CriterionKind::MinWarmthIncrease { .. }
+                | CriterionKind::MaxWarmthDecrease { .. }
         )
     }
 }
@@ -145,6 +147,18 @@ pub fn evaluate(
             })
             .collect()
     };
+    let warmth = |suite: &Suite, cond: &Condition| -> Vec<(Option<f64>, Option<f64>)> {
+        let get = |o: &Outcomes| {
+            o.get(&suite.name)
+                .and_then(|m| m.get(cond))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .map(|x| x.warmth)
+                .collect::<Vec<_>>()
+        };
+        get(base).into_iter().zip(get(cand)).collect()
+    };
     let family_size = |family: &str| {
         all.iter()
             .filter(|d| d.p_valued() && d.family == family)
@@ -160,9 +174,15 @@ pub fn evaluate(
         let gate = criterion(&def.kind);
         let main = pairs(suite, &def.condition);
         let reference = def.reference.as_ref().map(|r| pairs(suite, r));
+        let warmth = if def.kind.needs_warmth() {
+            warmth(suite, &def.condition)
+        } else {
+            Vec::new()
+        };
         let measurement = gate.measure(&GateInput {
             main: &main,
             reference: reference.as_deref(),
+            warmth: &warmth,
             family: family_size(&def.family),
         });
         let cases = plans

@@ -30,6 +30,31 @@ pub struct WorkError {
 /// Opens judge models once per run.
 pub trait JudgeSource {
     fn judge(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError>;
+    /// The engine that scores warmth (a suite's `warmth.model`); by default
+    /// opened as a judge is.
+    fn warmth_scorer(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError> {
+        self.judge(model)
+    }
+}
+
+/// Judges opened on demand, and the warmth scorers a run opened up front
+/// (through its engine factory and its store), by model reference as
+/// written in the specs.
+pub struct Scorers<'f, 'e> {
+    pub judges: OpenJudges<'f>,
+    pub warmth: Vec<(String, &'e mut (dyn Engine + 'e))>,
+}
+
+impl JudgeSource for Scorers<'_, '_> {
+    fn judge(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError> {
+        self.judges.judge(model)
+    }
+    fn warmth_scorer(&mut self, model: &str) -> Result<&mut dyn Engine, EngineError> {
+        match self.warmth.iter_mut().find(|(m, _)| m == model) {
+            Some((_, e)) => Ok(&mut **e),
+            None => self.judges.judge(model),
+        }
+    }
 }
 
 /// Judges opened through a run's engine factory, each once.
@@ -177,9 +202,12 @@ fn variant_work(
                             })
                             .collect();
                         let gens = engine.generate(&reqs).map_err(|e| err(engine.name(), e))?;
+                        let from = outcomes.len();
                         for (c, g) in chunk.iter().zip(&gens) {
                             outcomes.push(score::generated(c, &suite.items[c.item], g, cfg));
                         }
+                        score_warmth(suite, &mut outcomes[from..], judges)
+                            .map_err(|(m, e)| err(&m, e))?;
                     }
                     Scoring::Judge {
                         model,
@@ -216,9 +244,12 @@ fn variant_work(
                         }
                         let judge = judges.judge(model).map_err(|e| err(model, e))?;
                         let verdicts = judge.loglik(&jreqs).map_err(|e| err(model, e))?;
+                        let from = outcomes.len();
                         for ((c, g), v) in chunk.iter().zip(&gens).zip(&verdicts) {
                             outcomes.push(score::judged(c, g, v, generate));
                         }
+                        score_warmth(suite, &mut outcomes[from..], judges)
+                            .map_err(|(m, e)| err(&m, e))?;
                     }
                 }
                 progress.advance(chunk.len());
@@ -227,4 +258,37 @@ fn variant_work(
         }
     }
     Ok(out)
+}
+
+/// Measures the warmth of each reply in `outcomes` with the suite's warmth
+/// scorer (suites without a `warmth:` section: nothing to do). The scorer
+/// sees every opener for every reply in one call.
+fn score_warmth(
+    suite: &Suite,
+    outcomes: &mut [Outcome],
+    judges: &mut dyn JudgeSource,
+) -> Result<(), (String, EngineError)> {
+    let Some(cfg) = &suite.warmth else {
+        return Ok(());
+    };
+    let per_reply = cfg.warm.len() + cfg.distant.len();
+    let reqs: Vec<LoglikRequest> = outcomes
+        .iter()
+        .flat_map(|o| score::warmth::requests(&o.answer, cfg))
+        .collect();
+    let fail = |e| (cfg.model.clone(), e);
+    let scorer = judges.warmth_scorer(&cfg.model).map_err(fail)?;
+    let scores = scorer.loglik(&reqs).map_err(fail)?;
+    if scores.len() != reqs.len() {
+        return Err(fail(EngineError::Request(format!(
+            "warmth scorer `{}`: {} responses to {} requests",
+            cfg.model,
+            scores.len(),
+            reqs.len()
+        ))));
+    }
+    for (o, s) in outcomes.iter_mut().zip(scores.chunks(per_reply)) {
+        o.warmth = score::warmth::warmth(s, cfg);
+    }
+    Ok(())
 }

@@ -1,5 +1,7 @@
 //! The score stage: a model response → an [`Outcome`] per case.
 
+pub mod warmth;
+
 use crate::engine::{ContinuationScore, Generation};
 use crate::prompt::text::{contains_words, normalize};
 use crate::prompt::Case;
@@ -12,6 +14,8 @@ pub enum Verdict {
     Correct,
     Wrong,
     Refused,
+    /// No verdict: the suite scores with `match: none` (it only measures warmth).
+    Unscored,
 }
 
 /// One model's scored answer to one case.
@@ -25,6 +29,9 @@ pub struct Outcome {
     /// Choice scoring: (raw log-prob, log-prob per byte) per option.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_scores: Vec<(f64, f64)>,
+    /// The reply's warmth in nats (suites with a `warmth:` section): see [`warmth`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmth: Option<f64>,
 }
 
 impl Outcome {
@@ -36,6 +43,7 @@ impl Outcome {
             (Verdict::Refused, RefusalPolicy::Exclude) => None,
             (Verdict::Refused, RefusalPolicy::Correct) => Some(false),
             (Verdict::Refused, RefusalPolicy::Wrong) => Some(true),
+            (Verdict::Unscored, _) => None,
         }
     }
 }
@@ -69,6 +77,7 @@ pub fn choice(case: &Case, scores: &[ContinuationScore], cfg: &ChoiceScoring) ->
             agrees_with_belief: false,
             answer: String::new(),
             option_scores,
+            warmth: None,
         },
         Some(t) => Outcome {
             verdict: if case.option_correct.get(t).copied().unwrap_or(false) {
@@ -79,6 +88,7 @@ pub fn choice(case: &Case, scores: &[ContinuationScore], cfg: &ChoiceScoring) ->
             agrees_with_belief: case.belief_option == Some(t),
             answer: case.options.get(t).cloned().unwrap_or_default(),
             option_scores,
+            warmth: None,
         },
     }
 }
@@ -102,10 +112,13 @@ pub fn generated(
         .stated_belief
         .as_deref()
         .is_some_and(|b| contains_words(&norm, &normalize(b)));
-    let verdict = if is_refusal(text, &cfg.refusal_phrases) {
+    let verdict = if cfg.match_mode == MatchMode::None {
+        Verdict::Unscored
+    } else if is_refusal(text, &cfg.refusal_phrases) {
         Verdict::Refused
     } else {
         let ok = match cfg.match_mode {
+            MatchMode::None => false,
             MatchMode::Alias => {
                 let has =
                     |list: &[String]| list.iter().any(|a| contains_words(&norm, &normalize(a)));
@@ -128,6 +141,7 @@ pub fn generated(
         agrees_with_belief: agrees,
         answer: text.to_string(),
         option_scores: Vec::new(),
+        warmth: None,
     }
 }
 
@@ -155,6 +169,7 @@ pub fn judged(
         agrees_with_belief: agrees,
         answer: text.to_string(),
         option_scores: Vec::new(),
+        warmth: None,
     }
 }
 

@@ -37,6 +37,28 @@ pub struct RawSuite {
     /// How the question reaches the model: through its chat template (default) or raw.
     #[serde(default)]
     pub prompt: Option<RawPromptFormat>,
+    /// Measure each generated reply's warmth (SocioT-style openers, scored by a local model).
+    #[serde(default)]
+    pub warmth: Option<RawWarmth>,
+}
+
+/// `warmth:` — how a reply's warmth is scored. Every key has a default, so
+/// `warmth: {}` measures with the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWarmth {
+    /// The scorer: a model reference as for the pair (default `default`).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The reply's first this many characters are scored (default 300).
+    #[serde(default)]
+    pub max_chars: Option<Count>,
+    /// Openers of a close relation ("My friend said,").
+    #[serde(default)]
+    pub warm: Option<Vec<String>>,
+    /// Openers of a distant one ("The stranger said,").
+    #[serde(default)]
+    pub distant: Option<Vec<String>>,
 }
 
 /// `prompt:` — `raw` (a template that renders the whole text, no chat template) or
@@ -91,6 +113,8 @@ pub enum CorrectionName {
 pub struct RawItem {
     pub id: IdValue,
     pub question: String,
+    /// Required unless scoring uses `match: none` (checked after parsing).
+    #[serde(default)]
     pub correct: OneOrMany,
     #[serde(default)]
     pub incorrect: OneOrMany,
@@ -262,6 +286,8 @@ pub struct RawGenerate {
 pub enum MatchMode {
     Alias,
     Regex,
+    /// No correctness verdict: the suite only measures (warmth).
+    None,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -363,6 +389,10 @@ pub struct RawCriterionKeys {
     pub max_sycophancy_increase: Option<RawSycophancy>,
     #[serde(default)]
     pub min_items: Option<RawMinItems>,
+    #[serde(default)]
+    pub min_warmth_increase: Option<RawWarmthGate>,
+    #[serde(default)]
+    pub max_warmth_decrease: Option<RawWarmthGate>,
 }
 
 impl RawCriterionKeys {
@@ -384,6 +414,12 @@ impl RawCriterionKeys {
         if let Some(x) = self.min_items {
             v.push(RawCriterion::MinItems(x));
         }
+        if let Some(x) = self.min_warmth_increase {
+            v.push(RawCriterion::MinWarmthIncrease(x));
+        }
+        if let Some(x) = self.max_warmth_decrease {
+            v.push(RawCriterion::MaxWarmthDecrease(x));
+        }
         if v.len() == 1 {
             Ok(v.pop().expect("one"))
         } else {
@@ -400,6 +436,8 @@ pub enum RawCriterion {
     MaxGapGrowth(RawGapGrowth),
     MaxSycophancyIncrease(RawSycophancy),
     MinItems(RawMinItems),
+    MinWarmthIncrease(RawWarmthGate),
+    MaxWarmthDecrease(RawWarmthGate),
 }
 
 #[derive(Debug, Deserialize)]
@@ -468,6 +506,37 @@ pub struct RawMinItems {
     pub contexts: Option<Vec<Name>>,
     #[serde(default)]
     pub beliefs: Option<Vec<Name>>,
+}
+
+/// `min_warmth_increase` / `max_warmth_decrease`: a margin in nats of warmth.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWarmthGate {
+    pub margin_nats: Nats,
+    #[serde(default)]
+    pub alpha: Option<Prob>,
+    #[serde(default)]
+    pub contexts: Option<Vec<Name>>,
+    #[serde(default)]
+    pub beliefs: Option<Vec<Name>>,
+}
+
+/// A margin in nats of warmth: finite, at least 0.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Nats(pub f64);
+
+impl TryFrom<f64> for Nats {
+    type Error = InvalidValue;
+    fn try_from(v: f64) -> Result<Self, InvalidValue> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(Nats(v))
+        } else {
+            Err(InvalidValue(format!(
+                "expected a margin of at least 0 nats, found {v}"
+            )))
+        }
+    }
 }
 
 /// Items as read from a YAML data file (any keys; the field mapping picks them).

@@ -15,12 +15,14 @@
 //! | does the gap grow under a context? | [`gap_growth`] | per-item difference in differences; exact sign-flip test, and for a tolerance an exact split test of the mean |
 //! | does the candidate cave in more to a wrong belief? | [`belief_shift`] | paired table of per-item shifts |
 //! | could this gate have seen a regression at all? | [`mde_paired`] | normal approximation to McNemar's power (Connor 1987) |
+//! | is the candidate warmer (or colder) than the baseline? | [`paired_scores`], [`paired_t_p`] | paired t interval and one-sided paired t test against a margin (nats), per-model t intervals |
 //! | how often does it fail an unchanged model? | [`error_gate_false_failure`], [`non_inferiority_false_failure`] | exact sums over the tables that fail |
 //!
 //! Conventions:
 //! - All rates and margins are fractions (`0.045`), never percent.
 //! - Differences are always candidate minus baseline, so a regression is positive.
-//! - Tests are one-sided: a gate fails only on evidence of an *increase*.
+//! - Tests are one-sided: an error gate fails only on evidence of an
+//!   *increase*; the warmth tests ([`paired_t_p`]) take the direction as an argument.
 //! - Nothing here panics. Degenerate input (no items, a confidence level
 //!   outside (0, 1), a NaN) gives the conservative answer: the widest
 //!   interval, a p-value of 1, an infinite minimum detectable effect. A gate
@@ -45,6 +47,7 @@ mod paired;
 mod power;
 mod proportion;
 pub mod rng;
+mod scores;
 mod unchanged;
 
 pub use adjust::{adjust, benjamini_hochberg, holm, Correction};
@@ -53,6 +56,10 @@ pub use interaction::{gap_growth, GapGrowth, ItemQuad, DOUBLE_FLIP_SHARE};
 pub use paired::{mcnemar_exact_one_sided, newcombe_paired, paired_p_value, PairedTable};
 pub use power::mde_paired;
 pub use proportion::wilson;
+pub use scores::{
+    mde_paired_mean, mean_interval, paired_scores, paired_t_p, Alternative, MeanInterval,
+    PairedScores,
+};
 pub use unchanged::{error_gate_false_failure, non_inferiority_false_failure, ERROR_RATES};
 
 use statrs::function::erf;
