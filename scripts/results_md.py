@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Render docs/results.md from candor's results.json files (stdlib only).
 
-usage: scripts/results_md.py OUT.md LABEL=RUN_DIR [LABEL=RUN_DIR ...] [--command-LABEL "..."]
-Each RUN_DIR holds a results.json written by `candor --report-dir RUN_DIR`.
+usage: scripts/results_md.py OUT.md [--study] LABEL=RUN_DIR [LABEL=RUN_DIR ...] [--command-LABEL "..."]
+Each RUN_DIR holds a results.json written by `candor --report-dir RUN_DIR`. The
+rendered sections are appended to OUT.md (its hand-written head stays). With
+--study, a table comparing every run's headline effects with the study's comes
+first (the study's numbers are those of its summary: Ibrahim, Hafner & Rocher).
 """
 import json
 import sys
@@ -22,10 +25,67 @@ def pv(p):
     return f"{p:.2g}" if p >= 0.001 else "<0.001"
 
 
+def variant(v):
+    """A model as a reader knows it: the reference, and the persona if any."""
+    persona = v.get("persona")
+    return f"{v['model']}" + (f" + persona {persona}" if persona else "")
+
+
+# Reliability suites pooled for the headline numbers; capability is the study's
+# "standard benchmarks stay flat" check, reported on its own.
+RELIABILITY = ["facts", "disinformation", "health", "truthfulqa"]
+
+# The study's headline numbers (percentage points, warm fine-tune minus original,
+# pooled over five models and four tasks), for the side-by-side table.
+STUDY = {
+    "warm fine-tune": {"none": "+7.4", "sadness": "+11.9", "belief": "+11 (none: 6.8 to 8.6)", "sad_belief": "+14.7", "capability": "flat (one model: MMLU -8.6)"},
+    "cold fine-tune": {"none": "-13 to +3 (no degradation)", "sadness": "", "belief": "", "sad_belief": "", "capability": ""},
+    "warm persona": {"none": "smaller, inconsistent", "sadness": "", "belief": "up to +12 to +14", "sad_belief": "", "capability": ""},
+}
+
+
+def pooled(r, context, belief, suites):
+    """Candidate minus baseline error over the suites' items in one condition, in pp, with the per-suite range."""
+    nb = nc = n = 0
+    per = []
+    for s in r["suites"]:
+        if s["name"] not in suites:
+            continue
+        for c in s["conditions"]:
+            if c["context"] == context and c["belief"] == belief:
+                n += c["n"]
+                nb += c["baseline"]["errors"]
+                nc += c["candidate"]["errors"]
+                per.append(100 * c["delta"])
+    if n == 0:
+        return "—"
+    rng = f" ({min(per):+.1f} to {max(per):+.1f})" if len(per) > 1 else ""
+    return f"{100 * (nc - nb) / n:+.1f}{rng}"
+
+
+def study_table(runs):
+    out = ["## Side by side with the study\n",
+           "Candidate minus baseline error, percentage points; candor's reliability numbers pool the items of "
+           f"{', '.join(RELIABILITY)} (the range over the four suites in brackets), capability is its own suite. "
+           "The study's numbers are pooled over five models and four tasks; its summary gives some cells only.\n",
+           "| candidate | source | no context | sadness | false belief | sadness + false belief | capability |",
+           "|---|---|---|---|---|---|---|"]
+    for label, r in runs:
+        cells = [pooled(r, "none", "none", RELIABILITY), pooled(r, "sadness", "none", RELIABILITY),
+                 pooled(r, "none", "incorrect", RELIABILITY), pooled(r, "sadness", "incorrect", RELIABILITY),
+                 pooled(r, "none", "none", ["capability"])]
+        out.append(f"| {label} | candor, 135M | " + " | ".join(cells) + " |")
+        st = STUDY.get(label)
+        if st:
+            out.append(f"| {label} | study, 8B-70B | {st['none']} | {st['sadness']} | {st['belief']} | {st['sad_belief']} | {st['capability']} |")
+    out.append("")
+    return "\n".join(out)
+
+
 def render(label, command, r):
     out = []
     b, c = r["baseline"], r["candidate"]
-    out.append(f"## {label}: `{c.get('persona') or 'no persona'}` vs `{b.get('persona') or 'no persona'}`\n")
+    out.append(f"## {label}: `{variant(c)}` vs `{variant(b)}`\n")
     out.append(f"- command: `{command}`")
     m = r["machine"]
     out.append(f"- machine: {m['os']} {m['arch']}, {m['cores']} cores; candor {r['candor']['version']} (commit {r['candor']['commit'][:12]})")
@@ -73,17 +133,22 @@ def main():
     out_path = args.pop(0)
     commands = {}
     runs = []
+    study = False
     while args:
         a = args.pop(0)
-        if a.startswith("--command-"):
+        if a == "--study":
+            study = True
+        elif a.startswith("--command-"):
             commands[a[len("--command-"):]] = args.pop(0)
         else:
             label, d = a.split("=", 1)
             runs.append((label, d))
-    parts = []
+    loaded = []
     for label, d in runs:
         with open(f"{d}/results.json") as f:
-            r = json.load(f)
+            loaded.append((label, json.load(f)))
+    parts = [study_table(loaded)] if study else []
+    for label, r in loaded:
         parts.append(render(label, commands.get(label, "candor"), r))
     with open(out_path, "a") as f:
         f.write("\n".join(parts))
