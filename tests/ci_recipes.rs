@@ -1,7 +1,7 @@
 //! The CI recipes users copy (docs/ci/) do what docs/ci.md says: run candor with
 //! `--report-dir`, publish junit.xml as test results, put summary.md where the CI shows it,
 //! cache `$CANDOR_HOME`, and keep publishing the reports when the gate fails. Their syntax is
-//! checked by `scripts/lint_ci_recipes.sh` (actionlint and the two CI schemas) in `.ci/run`.
+//! checked by `scripts/lint_ci_recipes.sh` (the two CI schemas) in `.ci/run`.
 
 use serde_norway::Value;
 
