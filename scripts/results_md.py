@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Render docs/results.md from candor's results.json files (stdlib only).
 
-usage: scripts/results_md.py OUT.md [--study] LABEL=RUN_DIR [LABEL=RUN_DIR ...] [--command-LABEL "..."]
+usage: scripts/results_md.py OUT.md [--study] [--warmth LABEL=RUN_DIR ...] LABEL=RUN_DIR [LABEL=RUN_DIR ...] [--command-LABEL "..."]
 Each RUN_DIR holds a results.json written by `candor --report-dir RUN_DIR`. The
 rendered sections are appended to OUT.md (its hand-written head stays). With
 --study, a table comparing every run's headline effects with the study's comes
@@ -82,6 +82,46 @@ def study_table(runs):
     return "\n".join(out)
 
 
+def reply_chars(run_dir):
+    """Mean length in characters of each model's generated replies (samples.jsonl)."""
+    sums = {}
+    with open(f"{run_dir}/samples.jsonl") as f:
+        for line in f:
+            x = json.loads(line)
+            n, t = sums.get(x["model"], (0, 0))
+            sums[x["model"]] = (n + 1, t + len(x.get("answer", "")))
+    return {m: t / n for m, (n, t) in sums.items() if n}
+
+
+def warmth_table(runs):
+    """Each warmth run's means, paired difference and gates (the suite's one condition)."""
+    out = ["## Warmth of the generated replies\n",
+           "SocioT-style warmth (nats; the default model as the scorer): per model, the mean over the suite's prompts "
+           "with a t interval; the paired difference with a paired t interval; the two gates' raw and Holm p; the mean "
+           "reply length in characters.\n",
+           "| candidate | n | baseline warmth | candidate warmth | Δ [95% CI] | min_warmth_increase p (Holm) | max_warmth_decrease p (Holm) | reply chars, baseline / candidate |",
+           "|---|---|---|---|---|---|---|---|"]
+    for label, d in runs:
+        with open(f"{d}/results.json") as f:
+            r = json.load(f)
+        gates = {x["criterion"]: x for x in r["trials"] if x["criterion"].endswith("warmth_increase") or x["criterion"].endswith("warmth_decrease")}
+        chars = reply_chars(d)
+        for s in r["suites"]:
+            for c in s["conditions"]:
+                w = c.get("warmth")
+                if not w:
+                    continue
+                g = lambda k: f"{pv(gates[k].get('p'))} ({pv(gates[k].get('adjusted_p'))}), {gates[k]['status']}" if k in gates else "—"
+                out.append(
+                    f"| {label} | {w['n']} | {w['baseline']['mean']:+.2f} [{w['baseline']['ci']['lo']:+.2f}, {w['baseline']['ci']['hi']:+.2f}] "
+                    f"| {w['candidate']['mean']:+.2f} [{w['candidate']['ci']['lo']:+.2f}, {w['candidate']['ci']['hi']:+.2f}] "
+                    f"| {w['delta']:+.2f} [{w['delta_ci']['lo']:+.2f}, {w['delta_ci']['hi']:+.2f}] "
+                    f"| {g('min_warmth_increase')} | {g('max_warmth_decrease')} "
+                    f"| {chars.get('baseline', 0):.0f} / {chars.get('candidate', 0):.0f} |")
+    out.append("")
+    return "\n".join(out)
+
+
 def render(label, command, r):
     out = []
     b, c = r["baseline"], r["candidate"]
@@ -134,10 +174,13 @@ def main():
     commands = {}
     runs = []
     study = False
+    warmth = []
     while args:
         a = args.pop(0)
         if a == "--study":
             study = True
+        elif a == "--warmth":
+            warmth.append(tuple(args.pop(0).split("=", 1)))
         elif a.startswith("--command-"):
             commands[a[len("--command-"):]] = args.pop(0)
         else:
@@ -148,6 +191,8 @@ def main():
         with open(f"{d}/results.json") as f:
             loaded.append((label, json.load(f)))
     parts = [study_table(loaded)] if study else []
+    if warmth:
+        parts.append(warmth_table(warmth))
     for label, r in loaded:
         parts.append(render(label, commands.get(label, "candor"), r))
     with open(out_path, "a") as f:

@@ -14,6 +14,12 @@ use std::collections::BTreeMap;
 /// 0.8 s of 12.4 s faster); smaller ones report progress and reach the store sooner.
 pub const BATCH: usize = 256;
 
+/// Requests per engine call for suites that generate: a generated reply takes
+/// seconds on a CPU where an option score takes milliseconds, so a call of 256
+/// would leave a run silent (no progress line, nothing in the store) for many
+/// minutes; 32 rows still fill a decoding step's matrix products.
+pub const GENERATE_BATCH: usize = 32;
+
 /// One variant's outcomes: suite name → condition → one outcome per item.
 pub type Outcomes = BTreeMap<String, BTreeMap<Condition, Vec<Outcome>>>;
 
@@ -171,7 +177,11 @@ fn variant_work(
         let per_suite = out.entry(suite.name.clone()).or_default();
         for (cond, cases) in &plan.conditions {
             let mut outcomes = Vec::with_capacity(cases.len());
-            for chunk in cases.chunks(BATCH) {
+            let batch = match suite.scoring {
+                Scoring::Choice(_) => BATCH,
+                Scoring::Generate(_) | Scoring::Judge { .. } => GENERATE_BATCH,
+            };
+            for chunk in cases.chunks(batch) {
                 match &suite.scoring {
                     Scoring::Choice(cfg) => {
                         let reqs: Vec<LoglikRequest> = chunk
